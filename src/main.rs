@@ -1,5 +1,6 @@
 //! `nixl-kv-metrics`: vLLM's NIXL KV-transfer metrics, reproduced and explained.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,8 +65,8 @@ fn main() -> ExitCode {
 /// `reduce`: the line (or JSON summary) for one interval, or nothing.
 fn reduce(release: &str, format: Format, file: Option<PathBuf>) -> Result<String, String> {
     let family = family_of(release)?;
-    let (name, bytes) = read_input(file)?;
-    let interval = Interval::from_json(family, &bytes).map_err(|e| format!("{name}: {e}"))?;
+    let (name, source) = open_input(file)?;
+    let interval = Interval::from_reader(family, source).map_err(|e| format!("{name}: {e}"))?;
     Ok(match (interval.log(family), format) {
         (None, _) => String::new(),
         (Some(summary), Format::Line) => format!("{summary}\n"),
@@ -88,22 +89,16 @@ fn family_of(release: &str) -> Result<Family, String> {
     Ok(family)
 }
 
-/// Reads FILE, or standard input for `-` or no FILE; returns a name for
-/// messages and the bytes.
-fn read_input(file: Option<PathBuf>) -> Result<(String, Vec<u8>), String> {
+/// Opens FILE, or standard input for `-` or no FILE; returns a name for
+/// messages and the stream (read in constant memory).
+fn open_input(file: Option<PathBuf>) -> Result<(String, Box<dyn Read>), String> {
     match file {
         Some(path) if path.as_os_str() != "-" => {
             let name = path.display().to_string();
-            let bytes = std::fs::read(&path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-            Ok((name, bytes))
+            let file = File::open(&path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+            Ok((name, Box::new(file)))
         }
-        _ => {
-            let mut bytes = Vec::new();
-            io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
-            Ok(("<stdin>".to_string(), bytes))
-        }
+        _ => Ok(("<stdin>".to_string(), Box::new(io::stdin().lock()))),
     }
 }
 

@@ -115,6 +115,11 @@ pub fn mean_u32(a: &[u32]) -> f64 {
 /// `a` is not reordered (the selection works on a copy). The percentile of an
 /// empty array is `nan`.
 ///
+/// One detail is not modelled: when `+0.0` and `-0.0` are both present and
+/// the two order statistics are zeros, which of the equal zeros numpy's
+/// introselect leaves there, and so the sign of a zero result, follows its
+/// swap order. NIXL reports unsigned microseconds, so real data has no `-0.0`.
+///
 /// ```
 /// use nixl_kv_metrics::numpy;
 /// // The four transfers behind vLLM issue #41230's line, in seconds, give

@@ -109,6 +109,12 @@ impl NixlKvConnectorStats {
         stats
     }
 
+    /// Adds `count` to 0.11.0's counter (read from its `data` dict).
+    pub(crate) fn add_successes(&mut self, count: u64) {
+        debug_assert_eq!(self.family, Family::F1);
+        self.successes += count;
+    }
+
     /// The family whose rules these stats follow.
     pub fn family(&self) -> Family {
         self.family

@@ -1,0 +1,455 @@
+//! The grammar of stats documents, read straight into stats.
+//!
+//! Every value is checked as it is read, and an error names its place in the
+//! document: `steps[1]: worker 0: bytes_transferred[3]: -4 is negative; …`.
+
+use std::io::Read;
+
+use super::InputError;
+use super::lexer::{Lexer, Next, Number};
+use crate::python::Repr;
+use crate::release::{Event, Family};
+use crate::stats::NixlKvConnectorStats;
+
+/// 0.11.0's only key.
+const COUNTER_KEY: &str = "num_successful_transfers";
+
+/// The four per-transfer lists, in the order of vLLM's `data` dict.
+pub(crate) const TRANSFER_KEYS: [&str; 4] = [
+    "transfer_duration",
+    "post_duration",
+    "bytes_transferred",
+    "num_descriptors",
+];
+
+/// What a whole document holds: per step, per worker, the shipped stats.
+pub(super) type Steps = Vec<Vec<Option<NixlKvConnectorStats>>>;
+
+/// Reads a document in any of the three shapes.
+pub(super) fn read_document<R: Read>(family: Family, source: R) -> Result<Steps, InputError> {
+    let mut lexer = Lexer::new(source);
+    let steps = match lexer.peek()? {
+        Next::ListStart => vec![read_workers(&mut lexer, family, "")?],
+        Next::ObjectStart => {
+            lexer.bump();
+            if lexer.peek()? == Next::String {
+                let key = lexer.string()?;
+                lexer.expect(Next::Colon, "':' after a key")?;
+                if key == "steps" {
+                    read_steps(&mut lexer, family)?
+                } else {
+                    let stats = read_entries(&mut lexer, family, Some(key), "")?;
+                    vec![vec![Some(stats)]]
+                }
+            } else {
+                vec![vec![Some(read_entries(&mut lexer, family, None, "")?)]]
+            }
+        }
+        Next::End => {
+            return Err(lexer.error(
+                "the input is empty; expected a stats dict, a list of them, or {\"steps\": [...]}",
+            ));
+        }
+        other => {
+            return Err(lexer.error(format!(
+                "expected a stats dict, a list of per-worker stats dicts, or {{\"steps\": [[...], ...]}}; found {}",
+                other.describe()
+            )));
+        }
+    };
+    expect_end(&mut lexer)?;
+    Ok(steps)
+}
+
+/// Reads a document that is one stats dict.
+pub(super) fn read_stats<R: Read>(
+    family: Family,
+    source: R,
+) -> Result<NixlKvConnectorStats, InputError> {
+    let mut lexer = Lexer::new(source);
+    lexer.expect(Next::ObjectStart, "a stats dict")?;
+    let stats = read_entries(&mut lexer, family, None, "")?;
+    expect_end(&mut lexer)?;
+    Ok(stats)
+}
+
+fn expect_end<R: Read>(lexer: &mut Lexer<R>) -> Result<(), InputError> {
+    match lexer.peek()? {
+        Next::End => Ok(()),
+        other => Err(lexer.error(format!(
+            "{} after the end of the document",
+            other.describe()
+        ))),
+    }
+}
+
+/// Reads the rest of `{"steps": [...] }` after the colon.
+fn read_steps<R: Read>(lexer: &mut Lexer<R>, family: Family) -> Result<Steps, InputError> {
+    let mut steps = Vec::new();
+    lexer.expect(Next::ListStart, "the list of steps")?;
+    if lexer.peek()? == Next::ListEnd {
+        lexer.bump();
+    } else {
+        loop {
+            let place = format!("steps[{}]: ", steps.len());
+            if lexer.peek()? != Next::ListStart {
+                return Err(
+                    lexer.expected(&place, "a step (a list of per-worker stats dicts or nulls)")
+                );
+            }
+            steps.push(read_workers(lexer, family, &place)?);
+            if !list_continues(lexer, &place)? {
+                break;
+            }
+        }
+    }
+    match lexer.peek()? {
+        Next::ObjectEnd => {
+            lexer.bump();
+            Ok(steps)
+        }
+        Next::Comma => {
+            Err(lexer
+                .error("another key beside \"steps\": the document is {\"steps\": [...]} alone"))
+        }
+        other => Err(lexer.error(format!(
+            "expected '}}' after the steps, found {}",
+            other.describe()
+        ))),
+    }
+}
+
+/// Reads `[dict | null, ...]`: the workers of one step.
+fn read_workers<R: Read>(
+    lexer: &mut Lexer<R>,
+    family: Family,
+    step: &str,
+) -> Result<Vec<Option<NixlKvConnectorStats>>, InputError> {
+    lexer.expect(Next::ListStart, "a list of per-worker stats dicts")?;
+    let mut workers = Vec::new();
+    if lexer.peek()? == Next::ListEnd {
+        lexer.bump();
+        return Ok(workers);
+    }
+    loop {
+        let place = if step.is_empty() {
+            format!("[{}]: ", workers.len())
+        } else {
+            format!("{step}worker {}: ", workers.len())
+        };
+        match lexer.peek()? {
+            Next::ObjectStart => {
+                lexer.bump();
+                workers.push(Some(read_entries(lexer, family, None, &place)?));
+            }
+            Next::Word if lexer.word("null")? => workers.push(None),
+            other => {
+                return Err(lexer.error(format!(
+                    "{place}expected a stats dict, or null for a worker that shipped nothing; found {}",
+                    other.describe()
+                )));
+            }
+        }
+        if !list_continues(lexer, &place)? {
+            return Ok(workers);
+        }
+    }
+}
+
+/// After a list element: true on `,` (another element follows), false on `]`.
+fn list_continues<R: Read>(lexer: &mut Lexer<R>, place: &str) -> Result<bool, InputError> {
+    match lexer.peek()? {
+        Next::Comma => {
+            lexer.bump();
+            Ok(true)
+        }
+        Next::ListEnd => {
+            lexer.bump();
+            Ok(false)
+        }
+        other => Err(lexer.error(format!(
+            "{place}expected ',' or ']', found {}",
+            other.describe()
+        ))),
+    }
+}
+
+/// What a key of a stats dict holds.
+#[derive(Clone, Copy, PartialEq)]
+enum Key {
+    Counter,
+    Transfer(usize),
+    Event(Event),
+}
+
+impl Key {
+    fn of(family: Family, name: &str) -> Option<Key> {
+        if family == Family::F1 {
+            return (name == COUNTER_KEY).then_some(Key::Counter);
+        }
+        if let Some(i) = TRANSFER_KEYS.iter().position(|k| *k == name) {
+            return Some(Key::Transfer(i));
+        }
+        family
+            .events()
+            .iter()
+            .find(|e| e.key() == name)
+            .map(|&e| Key::Event(e))
+    }
+}
+
+/// The family's keys, for an error message.
+fn keys_of(family: Family) -> String {
+    if family == Family::F1 {
+        return COUNTER_KEY.to_string();
+    }
+    TRANSFER_KEYS
+        .iter()
+        .copied()
+        .chain(family.events().iter().map(|e| e.key()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The entries of a stats dict, after its `{` (and its first key and colon,
+/// if `first_key` is given), up to and including its `}`.
+fn read_entries<R: Read>(
+    lexer: &mut Lexer<R>,
+    family: Family,
+    first_key: Option<String>,
+    place: &str,
+) -> Result<NixlKvConnectorStats, InputError> {
+    let mut xfer = Vec::new();
+    let mut post = Vec::new();
+    let mut bytes = Vec::new();
+    let mut descriptors = Vec::new();
+    let mut seen: Vec<Key> = Vec::new();
+    let mut counter = 0u64;
+    let mut events = [0u64; Event::ALL.len()];
+    let mut key = match first_key {
+        Some(key) => Some(key),
+        None => next_key(lexer, place, true)?,
+    };
+    while let Some(name) = key {
+        let Some(kind) = Key::of(family, &name) else {
+            return Err(lexer.error(format!(
+                "{place}key {name:?} is not in the stats of vLLM {} ({family}); its keys are {}",
+                family.releases(),
+                keys_of(family)
+            )));
+        };
+        if seen.contains(&kind) {
+            return Err(lexer.error(format!("{place}key {name:?} appears twice")));
+        }
+        seen.push(kind);
+        let at = format!("{place}{name}");
+        match kind {
+            Key::Counter => counter = read_count(lexer, &at)?,
+            Key::Transfer(0) => read_list(lexer, &at, &mut xfer, seconds)?,
+            Key::Transfer(1) => read_list(lexer, &at, &mut post, seconds)?,
+            Key::Transfer(2) => read_list(lexer, &at, &mut bytes, byte_count)?,
+            Key::Transfer(_) => read_list(lexer, &at, &mut descriptors, descriptor_count)?,
+            Key::Event(event) => {
+                let mut marks = 0u64;
+                read_list(lexer, &at, &mut marks, event_mark)?;
+                events[event.index()] = marks;
+            }
+        }
+        key = next_key(lexer, place, false)?;
+    }
+    let lengths = [xfer.len(), post.len(), bytes.len(), descriptors.len()];
+    if lengths.iter().any(|&len| len != lengths[0]) {
+        let listed: Vec<String> = TRANSFER_KEYS
+            .iter()
+            .zip(lengths)
+            .map(|(key, len)| format!("{key} {len}"))
+            .collect();
+        return Err(lexer.error(format!(
+            "{place}the per-transfer lists differ in length ({}): each transfer has one entry in each",
+            listed.join(", ")
+        )));
+    }
+    let mut stats = if family == Family::F1 {
+        let mut stats = NixlKvConnectorStats::new(family);
+        stats.add_successes(counter);
+        stats
+    } else {
+        NixlKvConnectorStats::from_transfers(family, xfer, post, bytes, descriptors)
+    };
+    for event in Event::ALL {
+        stats
+            .record_many(event, events[event.index()])
+            .expect("only the family's own event keys are read");
+    }
+    Ok(stats)
+}
+
+/// The next key of a dict and its colon, or `None` at its `}`.
+fn next_key<R: Read>(
+    lexer: &mut Lexer<R>,
+    place: &str,
+    first: bool,
+) -> Result<Option<String>, InputError> {
+    match lexer.peek()? {
+        Next::ObjectEnd => {
+            lexer.bump();
+            return Ok(None);
+        }
+        Next::Comma if !first => lexer.bump(),
+        Next::String if first => {}
+        other => {
+            let expected = if first { "a key or '}'" } else { "',' or '}'" };
+            return Err(lexer.error(format!(
+                "{place}expected {expected}, found {}",
+                other.describe()
+            )));
+        }
+    }
+    if lexer.peek()? != Next::String {
+        return Err(lexer.expected(place, "a key"));
+    }
+    let key = lexer.string()?;
+    lexer.expect(Next::Colon, "':' after a key")?;
+    Ok(Some(key))
+}
+
+/// Something a list's numbers are collected into.
+trait Collect<T> {
+    fn collect(&mut self, value: T);
+}
+
+impl<T> Collect<T> for Vec<T> {
+    fn collect(&mut self, value: T) {
+        self.push(value);
+    }
+}
+
+/// Event lists are only counted.
+impl Collect<()> for u64 {
+    fn collect(&mut self, (): ()) {
+        *self += 1;
+    }
+}
+
+/// Reads a list of numbers, converting and checking each with `convert`.
+fn read_list<R: Read, T>(
+    lexer: &mut Lexer<R>,
+    at: &str,
+    out: &mut impl Collect<T>,
+    convert: fn(&Number) -> Result<T, String>,
+) -> Result<(), InputError> {
+    if lexer.peek()? != Next::ListStart {
+        return Err(lexer.expected(&format!("{at}: "), "a list"));
+    }
+    lexer.bump();
+    if lexer.peek()? == Next::ListEnd {
+        lexer.bump();
+        return Ok(());
+    }
+    let mut index = 0usize;
+    loop {
+        let next = lexer.peek()?;
+        if next != Next::Number {
+            return Err(lexer.error(format!(
+                "{at}[{index}]: expected a number, found {}",
+                next.describe()
+            )));
+        }
+        let number = lexer.number()?;
+        match convert(&number) {
+            Ok(value) => out.collect(value),
+            Err(message) => {
+                return Err(InputError::at(
+                    format!("{at}[{index}]: {message}"),
+                    number.line,
+                    number.column,
+                ));
+            }
+        }
+        index += 1;
+        match lexer.peek()? {
+            Next::Comma => lexer.bump(),
+            Next::ListEnd => {
+                lexer.bump();
+                return Ok(());
+            }
+            other => {
+                return Err(lexer.error(format!(
+                    "{at}: expected ',' or ']', found {}",
+                    other.describe()
+                )));
+            }
+        }
+    }
+}
+
+/// 0.11.0's counter: a non-negative integer.
+fn read_count<R: Read>(lexer: &mut Lexer<R>, at: &str) -> Result<u64, InputError> {
+    if lexer.peek()? != Next::Number {
+        return Err(lexer.expected(&format!("{at}: "), "a count"));
+    }
+    let number = lexer.number()?;
+    whole(&number, "a count of successful transfers")
+        .map_err(|message| InputError::at(format!("{at}: {message}"), number.line, number.column))
+}
+
+/// A duration in seconds: a number >= 0, read as Python reads it (an
+/// integer exactly, then as a float; a float correctly rounded).
+fn seconds(number: &Number) -> Result<f64, String> {
+    // `-0` is the int 0 in Python, so +0.0; `-0.0` stays -0.0.
+    let value = match number.magnitude() {
+        Some(0) => 0.0,
+        _ => number.to_f64(),
+    };
+    if value < 0.0 {
+        return Err(format!(
+            "{} is negative; a duration is a number of seconds >= 0",
+            Repr(value)
+        ));
+    }
+    if value.is_infinite() {
+        return Err(format!("{} is too large for a float", number.as_str()));
+    }
+    Ok(value)
+}
+
+/// A byte count: an integer from 0 to 2⁶⁴ − 1.
+fn byte_count(number: &Number) -> Result<u64, String> {
+    whole(number, "a byte count")
+}
+
+/// A descriptor count: an integer that fits numpy's `uint32`.
+fn descriptor_count(number: &Number) -> Result<u32, String> {
+    let count = whole(number, "a descriptor count")?;
+    u32::try_from(count).map_err(|_| {
+        format!("{count} descriptors do not fit in uint32, the type vLLM reads them as")
+    })
+}
+
+/// One entry of an event list: `1` or `1.0`, one event.
+fn event_mark(number: &Number) -> Result<(), String> {
+    if number.to_f64() == 1.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not 1; each entry records one event and vLLM appends 1",
+            number.as_str()
+        ))
+    }
+}
+
+/// A non-negative integer token (`-0` is 0).
+fn whole(number: &Number, what: &str) -> Result<u64, String> {
+    match number.magnitude() {
+        Some(value) if value == 0 || !number.is_negative() => Ok(value),
+        Some(_) => Err(format!("{} is negative; {what} is >= 0", number.as_str())),
+        None if number.is_integer() => Err(format!(
+            "{} is too large; {what} fits in 64 bits",
+            number.as_str()
+        )),
+        None => Err(format!(
+            "{} is not an integer; {what} is a whole number",
+            number.as_str()
+        )),
+    }
+}
