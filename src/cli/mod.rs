@@ -1,0 +1,66 @@
+//! The subcommands, and what they share: reading input, choosing a release,
+//! reporting errors (one line on stderr, exit status 2) and writing output.
+
+pub mod reduce;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use nixl_kv_metrics::release::{Family, Release};
+
+/// What a subcommand prints on success, or the message of its failure.
+pub type Outcome = Result<String, String>;
+
+/// Writes a subcommand's output, or its error, and gives the exit status:
+/// 0, or 2 for bad input (nothing is written to stdout then).
+pub fn finish(outcome: Outcome) -> ExitCode {
+    match outcome.and_then(|output| write_stdout(&output)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("nixl-kv-metrics: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The family of a `--vllm` release, with a note when it is newer than known.
+pub fn family_of(release: &str) -> Result<Family, String> {
+    let release: Release = release.parse().map_err(|e| format!("--vllm: {e}"))?;
+    let family = release.family().map_err(|e| format!("--vllm: {e}"))?;
+    if release.is_newer_than_known() {
+        eprintln!(
+            "nixl-kv-metrics: note: vLLM {release} is newer than {}, the newest release checked; \
+             assuming it behaves as {} ({family})",
+            Release::NEWEST_KNOWN,
+            family.releases()
+        );
+    }
+    Ok(family)
+}
+
+/// Opens FILE, or standard input for `-` or no FILE; returns a name for
+/// messages and the stream (read in constant memory).
+pub fn open_input(file: Option<PathBuf>) -> Result<(String, Box<dyn Read>), String> {
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let name = path.display().to_string();
+            let file = File::open(&path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+            Ok((name, Box::new(file)))
+        }
+        _ => Ok(("<stdin>".to_string(), Box::new(io::stdin().lock()))),
+    }
+}
+
+/// Writes all output at once. A closed pipe is not an error.
+fn write_stdout(output: &str) -> Result<(), String> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write output: {e}")),
+        _ => Ok(()),
+    }
+}

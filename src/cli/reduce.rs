@@ -1,0 +1,46 @@
+//! `nixl-kv-metrics reduce`: the line vLLM logs for given stats.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use nixl_kv_metrics::input::Interval;
+use nixl_kv_metrics::release::Release;
+
+use super::{Outcome, family_of, open_input};
+
+/// Print the `KV Transfer metrics:` line vLLM logs for the given stats.
+///
+/// Input is JSON: one vLLM stats `data` dict; a list of them, one per worker
+/// of one engine step in worker order (null for a worker that shipped
+/// nothing); or {"steps": [[...], ...]}, the steps of one logging interval.
+/// Prints nothing when vLLM would log nothing.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The vLLM release whose behaviour to reproduce.
+    #[arg(long = "vllm", value_name = "VERSION", default_value_t = Release::NEWEST_KNOWN.to_string())]
+    release: String,
+    /// `line`: the message vLLM logs; `json`: its fields and values.
+    #[arg(long, value_enum, default_value_t = Format::Line)]
+    format: Format,
+    /// The JSON input; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Line,
+    Json,
+}
+
+/// The line (or JSON summary) for one interval, or nothing.
+pub fn run(args: Args) -> Outcome {
+    let family = family_of(&args.release)?;
+    let (name, source) = open_input(args.file)?;
+    let interval = Interval::from_reader(family, source).map_err(|e| format!("{name}: {e}"))?;
+    Ok(match (interval.log(family), args.format) {
+        (None, _) => String::new(),
+        (Some(summary), Format::Line) => format!("{summary}\n"),
+        (Some(summary), Format::Json) => format!("{}\n", summary.to_json()),
+    })
+}
