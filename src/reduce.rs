@@ -228,13 +228,9 @@ impl NixlKvConnectorStats {
                 Rounding::Python => python::round(x, digits),
             })
         };
-        let mut scratch = Vec::with_capacity(n);
-        let mut p90_ms = |samples: &[f64]| {
-            scratch.clear();
-            scratch.extend_from_slice(samples);
-            numpy::percentile_in_place(&mut scratch, 90.0) * 1e3
-        };
-        let total_mib = total_mib(self.bytes_transferred());
+        let p90_ms = |samples: &[f64]| numpy::percentile(samples, 90.0) * 1e3;
+        // `(np.asarray(bytes) / 2**20).sum()`: each count as float64 over 2²⁰.
+        let total_mib = numpy::sum_map(self.bytes_transferred(), |b| b as f64 / MIB);
         let xfer = self.transfer_duration();
         let post = self.post_duration();
         let computed = [
@@ -291,11 +287,4 @@ impl NixlKvConnectorStats {
             _ => None,
         }
     }
-}
-
-/// `(np.asarray(bytes) / 2**20).sum()`: each count converted to `float64`
-/// and divided by 2²⁰, then summed pairwise.
-fn total_mib(bytes: &[u64]) -> f64 {
-    let mib: Vec<f64> = bytes.iter().map(|&b| b as f64 / MIB).collect();
-    numpy::sum(&mib)
 }

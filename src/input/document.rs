@@ -336,51 +336,12 @@ fn read_list<R: Read, T>(
     lexer: &mut Lexer<R>,
     at: &str,
     out: &mut impl Collect<T>,
-    convert: fn(&Number) -> Result<T, String>,
+    convert: impl Fn(&Number) -> Result<T, String>,
 ) -> Result<(), InputError> {
-    if lexer.peek()? != Next::ListStart {
-        return Err(lexer.expected(&format!("{at}: "), "a list"));
-    }
-    lexer.bump();
-    if lexer.peek()? == Next::ListEnd {
-        lexer.bump();
-        return Ok(());
-    }
-    let mut index = 0usize;
-    loop {
-        let next = lexer.peek()?;
-        if next != Next::Number {
-            return Err(lexer.error(format!(
-                "{at}[{index}]: expected a number, found {}",
-                next.describe()
-            )));
-        }
-        let number = lexer.number()?;
-        match convert(&number) {
-            Ok(value) => out.collect(value),
-            Err(message) => {
-                return Err(InputError::at(
-                    format!("{at}[{index}]: {message}"),
-                    number.line,
-                    number.column,
-                ));
-            }
-        }
-        index += 1;
-        match lexer.peek()? {
-            Next::Comma => lexer.bump(),
-            Next::ListEnd => {
-                lexer.bump();
-                return Ok(());
-            }
-            other => {
-                return Err(lexer.error(format!(
-                    "{at}: expected ',' or ']', found {}",
-                    other.describe()
-                )));
-            }
-        }
-    }
+    lexer.number_list(at, |number| {
+        out.collect(convert(number)?);
+        Ok(())
+    })
 }
 
 /// 0.11.0's counter: a non-negative integer.
@@ -388,9 +349,10 @@ fn read_count<R: Read>(lexer: &mut Lexer<R>, at: &str) -> Result<u64, InputError
     if lexer.peek()? != Next::Number {
         return Err(lexer.expected(&format!("{at}: "), "a count"));
     }
+    let (line, column) = lexer.position();
     let number = lexer.number()?;
     whole(&number, "a count of successful transfers")
-        .map_err(|message| InputError::at(format!("{at}: {message}"), number.line, number.column))
+        .map_err(|message| InputError::at(format!("{at}: {message}"), line, column))
 }
 
 /// A duration in seconds: a number >= 0, read as Python reads it (an

@@ -51,20 +51,29 @@ impl Next {
     }
 }
 
-/// A JSON number token: its text, what kind of number it is, and where it
-/// starts.
+/// A JSON number token: its text, and what kind of number it is.
 pub(super) struct Number<'a> {
-    pub text: &'a [u8],
-    pub line: usize,
-    pub column: usize,
+    text: &'a [u8],
     negative: bool,
     /// For a token without fraction or exponent: its magnitude, if it fits
     /// in 64 bits.
     magnitude: Option<u64>,
     integer: bool,
+    /// The value, when the scan could compute it exactly (see [`scan_number`]).
+    exact: Option<f64>,
 }
 
-impl Number<'_> {
+impl<'a> Number<'a> {
+    fn new(text: &'a [u8], shape: Shape) -> Number<'a> {
+        Number {
+            text,
+            negative: shape.negative,
+            magnitude: shape.magnitude,
+            integer: shape.integer,
+            exact: shape.exact,
+        }
+    }
+
     /// True when the token has no fraction and no exponent.
     pub fn is_integer(&self) -> bool {
         self.integer
@@ -88,8 +97,10 @@ impl Number<'_> {
             // as Python converts an int.
             Some(magnitude) if self.negative => -(magnitude as f64),
             Some(magnitude) => magnitude as f64,
-            // A valid JSON number is always accepted by fast-float.
-            None => fast_float2::parse(self.text).unwrap_or(f64::NAN),
+            None => self.exact.unwrap_or_else(|| {
+                // A valid JSON number is always accepted by fast-float.
+                fast_float2::parse(self.text).unwrap_or(f64::NAN)
+            }),
         }
     }
 
@@ -248,46 +259,151 @@ impl<R: Read> Lexer<R> {
         }
     }
 
-    /// Takes a number token (after white space), checking JSON's grammar:
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// Takes the number token that [`Lexer::peek`] has just reported,
+    /// checking JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     pub fn number(&mut self) -> Result<Number<'_>, InputError> {
-        self.peek()?;
+        debug_assert!(
+            self.pos < self.end,
+            "number() follows a peek() that saw a number"
+        );
         let (line, column) = self.position();
         let start = self.pos;
-        let mut len = 0;
-        // Fast path: the whole token is in the buffer.
-        while start + len < self.end && is_number_byte(self.buffer[start + len]) {
-            len += 1;
-        }
-        let text: &[u8] = if start + len < self.end || self.eof {
-            self.pos += len;
-            &self.buffer[start..start + len]
-        } else {
-            self.scratch.clear();
-            self.scratch
-                .extend_from_slice(&self.buffer[start..self.end]);
-            self.pos = self.end;
-            while self.fill()? && is_number_byte(self.buffer[self.pos]) {
-                self.scratch.push(self.buffer[self.pos]);
-                self.pos += 1;
+        let shape = scan_number(&self.buffer[start..self.end]);
+        let ends_here = |len: usize| start + len < self.end || self.eof;
+        let (text, shape) = match shape {
+            // The usual case: the token ends inside the buffer.
+            Some(shape) if ends_here(shape.len) && !self.continues_at(start + shape.len) => {
+                self.pos += shape.len;
+                (&self.buffer[start..start + shape.len], Some(shape))
             }
-            &self.scratch
+            _ => {
+                // Straddles a refill, or is malformed: take the whole run of
+                // number characters, then scan it again.
+                self.scratch.clear();
+                while self.fill()? && is_number_byte(self.buffer[self.pos]) {
+                    self.scratch.push(self.buffer[self.pos]);
+                    self.pos += 1;
+                }
+                let shape = scan_number(&self.scratch).filter(|s| s.len == self.scratch.len());
+                (&self.scratch[..], shape)
+            }
         };
-        let Some(shape) = scan_number(text) else {
+        let Some(shape) = shape else {
             return Err(InputError::at(
                 format!("{:?} is not a JSON number", String::from_utf8_lossy(text)),
                 line,
                 column,
             ));
         };
-        Ok(Number {
-            text,
-            line,
-            column,
-            negative: shape.negative,
-            magnitude: shape.magnitude,
-            integer: shape.integer,
-        })
+        Ok(Number::new(text, shape))
+    }
+
+    /// Reads a list of numbers, `[` to `]`, giving each to `each`; an error
+    /// from `each` is reported at the number, as `{at}[{index}]: {error}`.
+    ///
+    /// Lists of numbers are nearly all of a stats document, so elements that
+    /// lie whole in the buffer with a plain separator take a fast path that
+    /// scans the buffer directly; anything else (a refill, a newline, a
+    /// malformed token) takes the general one.
+    pub fn number_list(
+        &mut self,
+        at: &str,
+        mut each: impl FnMut(&Number<'_>) -> Result<(), String>,
+    ) -> Result<(), InputError> {
+        if self.peek()? != Next::ListStart {
+            return Err(self.expected(&format!("{at}: "), "a list"));
+        }
+        self.bump();
+        if self.peek()? == Next::ListEnd {
+            self.bump();
+            return Ok(());
+        }
+        for index in 0usize.. {
+            let last = match self.buffered_element(&mut each) {
+                Some(Ok(last)) => last,
+                Some(Err((start, message))) => {
+                    self.pos = start;
+                    return Err(self.error(format!("{at}[{index}]: {message}")));
+                }
+                None => self.element(at, index, &mut each)?,
+            };
+            if last {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fast path of [`Lexer::number_list`]: one element and its
+    /// separator, if they lie whole in the buffer. `Some(Ok(true))` after the
+    /// last element; `Some(Err((token start, message)))` when `each` refused
+    /// the number; `None` (nothing taken) when the general path must decide.
+    #[inline]
+    fn buffered_element(
+        &mut self,
+        each: &mut impl FnMut(&Number<'_>) -> Result<(), String>,
+    ) -> Option<Result<bool, (usize, String)>> {
+        let buffer = &self.buffer[..self.end];
+        let spaces = |mut i: usize| {
+            while buffer.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            i
+        };
+        let start = spaces(self.pos);
+        let shape = scan_number(buffer.get(start..)?)?;
+        let len = shape.len;
+        let separator = spaces(start + len);
+        let last = match buffer.get(separator)? {
+            b',' => false,
+            b']' => true,
+            _ => return None,
+        };
+        if let Err(message) = each(&Number::new(&buffer[start..start + len], shape)) {
+            return Some(Err((start, message)));
+        }
+        self.pos = separator + 1;
+        Some(Ok(last))
+    }
+
+    /// The general path of [`Lexer::number_list`]: one element and its
+    /// separator; true after the last element.
+    fn element(
+        &mut self,
+        at: &str,
+        index: usize,
+        each: &mut impl FnMut(&Number<'_>) -> Result<(), String>,
+    ) -> Result<bool, InputError> {
+        let next = self.peek()?;
+        if next != Next::Number {
+            return Err(self.error(format!(
+                "{at}[{index}]: expected a number, found {}",
+                next.describe()
+            )));
+        }
+        let (line, column) = self.position();
+        let number = self.number()?;
+        each(&number)
+            .map_err(|message| InputError::at(format!("{at}[{index}]: {message}"), line, column))?;
+        match self.peek()? {
+            Next::Comma => {
+                self.bump();
+                Ok(false)
+            }
+            Next::ListEnd => {
+                self.bump();
+                Ok(true)
+            }
+            other => Err(self.error(format!(
+                "{at}: expected ',' or ']', found {}",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// True when the byte at `index` of the buffer would continue a number.
+    fn continues_at(&self, index: usize) -> bool {
+        index < self.end && is_number_byte(self.buffer[index])
     }
 
     /// Takes a string token (after white space) and decodes its escapes.
@@ -370,59 +486,165 @@ impl<R: Read> Lexer<R> {
     }
 }
 
+/// Powers of ten as integers, for appending up to 8 digits at once.
+const INTEGER_POWERS_OF_TEN: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// Counts the decimal digits at the start of `text` and appends their value
+/// to `mantissa` (wrapping: exact for up to 19 digits in all).
+///
+/// Eight bytes at a time where the text allows ("SWAR"): one subtraction
+/// turns ASCII into digit values, a carry trick marks the bytes that are not
+/// digits, and three multiplications combine up to eight digits.
+#[inline]
+fn digit_run(text: &[u8], mantissa: &mut u64) -> usize {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut len = 0;
+    while let Some(chunk) = text.get(len..len + 8) {
+        let values = u64::from_le_bytes(chunk.try_into().expect("eight bytes")).wrapping_sub(ZEROS);
+        // A byte's high bit ends up set when its value is not 0..=9. Borrows
+        // and carries only run towards later bytes, past the first non-digit.
+        let not_digit = (values.wrapping_add(0x7676_7676_7676_7676) | values) & HIGH_BITS;
+        let count = if not_digit == 0 {
+            8
+        } else {
+            (not_digit.trailing_zeros() / 8) as usize
+        };
+        if count > 0 {
+            // Keep the `count` digits as the high bytes: leading zero digits.
+            let kept = values << (8 * (8 - count));
+            *mantissa = mantissa
+                .wrapping_mul(INTEGER_POWERS_OF_TEN[count])
+                .wrapping_add(eight_digits(kept));
+        }
+        len += count;
+        if count < 8 {
+            return len;
+        }
+    }
+    while let Some(d) = text
+        .get(len)
+        .map(|b| b.wrapping_sub(b'0'))
+        .filter(|&d| d <= 9)
+    {
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        len += 1;
+    }
+    len
+}
+
+/// The number written by eight digit values, the first in the lowest byte.
+#[inline]
+fn eight_digits(values: u64) -> u64 {
+    let pairs = values.wrapping_mul(10).wrapping_add(values >> 8);
+    let low = (pairs & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+    let high = ((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+    low.wrapping_add(high) >> 32
+}
+
 fn is_number_byte(byte: u8) -> bool {
     matches!(byte, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
+/// Exact powers of ten: every one up to 10²² is a float.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 /// What [`scan_number`] learns about a number token.
 struct Shape {
+    /// Bytes the token takes.
+    len: usize,
     negative: bool,
     integer: bool,
     magnitude: Option<u64>,
+    exact: Option<f64>,
 }
 
-/// Checks `text` against JSON's number grammar (RFC 8259, section 6) in one
-/// pass, noting its sign, whether it is an integer and, if so, its value.
+/// Scans the JSON number at the start of `text` (RFC 8259, section 6) in one
+/// pass: its length, its sign, whether it is an integer and, if so, its
+/// value; `None` when the grammar is broken.
+///
+/// It also computes the value when that is exact by Clinger's fast path: at
+/// most 19 digits forming an integer `m ≤ 2⁵³` and a power of ten
+/// `|e| ≤ 22`, both exact floats, so one multiplication or division is
+/// correctly rounded. vLLM's durations (whole microseconds / 10⁶, e.g.
+/// `0.001381`) always qualify; anything else goes to fast-float.
+#[inline(always)]
 fn scan_number(text: &[u8]) -> Option<Shape> {
-    let (negative, rest) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
+    let negative = text.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    // Digits accumulate with wrapping arithmetic: the result is only used
+    // when there are at most 19 digits, which cannot overflow.
+    let digits = |i: &mut usize, mantissa: &mut u64| {
+        let start = *i;
+        *i += digit_run(&text[*i..], mantissa);
+        *i - start
     };
-    let whole = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if whole == 0 || (whole > 1 && rest[0] == b'0') {
+    let mut mantissa = 0u64;
+    let int_start = i;
+    let int_len = digits(&mut i, &mut mantissa);
+    if int_len == 0 || (int_len > 1 && text[int_start] == b'0') {
         return None;
     }
-    let mut rest = &rest[whole..];
-    let integer = rest.is_empty();
-    let magnitude = if integer {
-        text[text.len() - whole..].iter().try_fold(0u64, |acc, &d| {
-            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })
-    } else {
-        None
+    let mut frac_len = 0;
+    if text.get(i) == Some(&b'.') {
+        i += 1;
+        frac_len = digits(&mut i, &mut mantissa);
+        if frac_len == 0 {
+            return None;
+        }
+    }
+    let mut written = 0i32;
+    let has_exponent = matches!(text.get(i), Some(b'e' | b'E'));
+    if has_exponent {
+        i += 1;
+        let negative_exponent = text.get(i) == Some(&b'-');
+        i += usize::from(matches!(text.get(i), Some(b'-' | b'+')));
+        let mut value = 0u64;
+        let len = digits(&mut i, &mut value);
+        if len == 0 {
+            return None;
+        }
+        let value = if len > 6 { 1_000_000 } else { value as i32 };
+        written = if negative_exponent { -value } else { value };
+    }
+    let integer = frac_len == 0 && !has_exponent;
+    let magnitude = match int_len {
+        _ if !integer => None,
+        0..=19 => Some(mantissa),
+        20 => text[int_start..int_start + 20]
+            .iter()
+            .try_fold(0u64, |m, &b| {
+                m.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            }),
+        _ => None,
     };
-    if let Some(after) = rest.strip_prefix(b".") {
-        let n = after.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &after[n..];
-    }
-    if let Some((b'e' | b'E', after)) = rest.split_first() {
-        let after = match after.split_first() {
-            Some((b'+' | b'-', signed)) => signed,
-            _ => after,
-        };
-        let n = after.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &after[n..];
-    }
-    rest.is_empty().then_some(Shape {
+    let exponent = written - frac_len as i32;
+    let exact =
+        (int_len + frac_len <= 19 && mantissa <= 1 << 53 && exponent.abs() <= 22).then(|| {
+            let m = mantissa as f64;
+            let power = POWERS_OF_TEN[exponent.unsigned_abs() as usize];
+            let value = if exponent < 0 { m / power } else { m * power };
+            if negative { -value } else { value }
+        });
+    Some(Shape {
+        len: i,
         negative,
         integer,
         magnitude,
+        exact,
     })
 }
 
@@ -432,15 +654,75 @@ mod tests {
 
     #[test]
     fn json_number_grammar() {
+        let whole = |text: &str| scan_number(text.as_bytes()).filter(|s| s.len == text.len());
         for good in [
             "0", "-0", "1.5", "1e-06", "1E+3", "123", "0.000001", "-12.5e10",
         ] {
-            assert!(scan_number(good.as_bytes()).is_some(), "{good}");
+            assert!(whole(good).is_some(), "{good}");
         }
         for bad in [
             "", "-", "01", "-01", "1.", ".5", "1e", "+1", "1e+", "--1", "1-2", "1.5.2",
         ] {
-            assert!(scan_number(bad.as_bytes()).is_none(), "{bad}");
+            assert!(whole(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_fast_float() {
+        let texts = [
+            "0.001381",
+            "1e-06",
+            "0.0013812345678912345",
+            "123456789012345678901",
+            "4.5e-22",
+            "9007199254740993",
+            "0.1",
+            "2.5e22",
+            "1e23",
+            "-0.0",
+            "0.000000000000000000000001",
+            "179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        ];
+        for text in texts {
+            let shape = scan_number(text.as_bytes()).unwrap();
+            let expected: f64 = fast_float2::parse(text).unwrap();
+            if let Some(exact) = shape.exact {
+                assert_eq!(exact.to_bits(), expected.to_bits(), "{text}");
+            }
+        }
+        assert!(scan_number(b"0.001381").unwrap().exact.is_some());
+    }
+
+    #[test]
+    fn digit_runs_match_a_bytewise_reading() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 24) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|k| match (state >> (k % 60)) % 14 {
+                    0 => b',',
+                    1 => b'.',
+                    2 => b'/',
+                    3 => b':',
+                    d => b'0' + (d - 4) as u8,
+                })
+                .collect();
+            let mut fast = 7u64;
+            let fast_len = digit_run(&text, &mut fast);
+            let mut slow = 7u64;
+            let slow_len = text.iter().take_while(|b| b.is_ascii_digit()).count();
+            for &b in &text[..slow_len] {
+                slow = slow.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+            }
+            assert_eq!(
+                (fast_len, fast),
+                (slow_len, slow),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
         }
     }
 
@@ -471,6 +753,7 @@ mod tests {
             }
         }
         let mut lexer = Lexer::new(Trickle(b"  0.0013812345678912345\n \"a\\u00e9\\n\"  "));
+        assert_eq!(lexer.peek().unwrap(), Next::Number);
         assert_eq!(lexer.number().unwrap().to_f64(), 0.0013812345678912345);
         assert_eq!(lexer.string().unwrap(), "a\u{e9}\n");
         assert_eq!(lexer.position(), (2, 13));
