@@ -46,6 +46,11 @@ pub enum Field {
 
 impl Field {
     /// Every field, in the order a line prints them (the 0.11.0 counter first).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::ALL.iter().filter(|f| f.digits() == Some(3)).count(), 6);
+    /// ```
     pub const ALL: [Field; 12] = [
         Field::NumSuccessfulTransfersCounter,
         Field::NumSuccessfulTransfers,
@@ -62,6 +67,11 @@ impl Field {
     ];
 
     /// The name exactly as vLLM prints it before `=`.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::NumKvExpiredReqs.name(), "Num KV expired reqs");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Field::NumSuccessfulTransfersCounter => "num_successful_transfers",
@@ -80,11 +90,23 @@ impl Field {
     }
 
     /// The field whose printed name is `name`.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::from_name("P90 xfer time (ms)"), Some(Field::P90XferTimeMs));
+    /// assert_eq!(Field::from_name("p90 xfer time (ms)"), None); // exact names only
+    /// ```
     pub fn from_name(name: &str) -> Option<Field> {
         Field::ALL.into_iter().find(|field| field.name() == name)
     }
 
     /// The pinned heading id of the field's section in the book.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// // 0.11.0's counter and the later field share a section.
+    /// assert_eq!(Field::NumSuccessfulTransfersCounter.anchor(), Field::NumSuccessfulTransfers.anchor());
+    /// ```
     pub const fn anchor(self) -> &'static str {
         match self {
             Field::NumSuccessfulTransfersCounter | Field::NumSuccessfulTransfers => {
@@ -104,6 +126,12 @@ impl Field {
     }
 
     /// The unit of the printed value. "MB" in vLLM's names is MiB (2²⁰ bytes).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::AvgMbPerTransfer.unit(), "MiB");
+    /// assert_eq!(Field::P90PostTimeMs.unit(), "ms");
+    /// ```
     pub const fn unit(self) -> &'static str {
         match self {
             Field::AvgXferTimeMs
@@ -118,6 +146,12 @@ impl Field {
     }
 
     /// Digits after the decimal point vLLM rounds the field to (None: an integer).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::AvgNumberOfDescriptors.digits(), Some(1));
+    /// assert_eq!(Field::NumFailedTransfers.digits(), None);
+    /// ```
     pub const fn digits(self) -> Option<usize> {
         match self {
             Field::AvgXferTimeMs
@@ -133,6 +167,11 @@ impl Field {
 
     /// The exact formula, over the pooled samples of one logging interval
     /// (`n` successful transfers; `xfer`, `post` in seconds).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert_eq!(Field::ThroughputMbS.formula(), "round(Σ(bytes / 2²⁰) / Σxfer, 3)");
+    /// ```
     pub const fn formula(self) -> &'static str {
         match self {
             Field::NumSuccessfulTransfersCounter => "sum of the workers' counters",
@@ -153,6 +192,11 @@ impl Field {
     }
 
     /// What one sample behind the field is.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// assert!(Field::AvgXferTimeMs.sample().starts_with("one NIXL transfer handle"));
+    /// ```
     pub const fn sample(self) -> &'static str {
         match self {
             Field::NumSuccessfulTransfersCounter

@@ -38,9 +38,22 @@ use crate::stats::NixlKvConnectorStats;
 use crate::telemetry::MIB;
 
 /// What vLLM logs before the fields.
+///
+/// ```
+/// use nixl_kv_metrics::reduce::LINE_PREFIX;
+/// use nixl_kv_metrics::release::Family;
+/// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+/// assert!(NixlKvConnectorStats::new(Family::F6).reduce().to_string().starts_with(LINE_PREFIX));
+/// ```
 pub const LINE_PREFIX: &str = "KV Transfer metrics: ";
 
 /// One printed value: Python prints an `int` and a `float` differently.
+///
+/// ```
+/// use nixl_kv_metrics::reduce::Value;
+/// assert_eq!(Value::Int(0).to_string(), "0");
+/// assert_eq!(Value::Float(0.0).to_string(), "0.0");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     /// An integer: counts, and every field of the all-zero line.
@@ -51,6 +64,11 @@ pub enum Value {
 
 impl Value {
     /// The value as a float (counts converted).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::reduce::Value;
+    /// assert_eq!(Value::Int(4).as_f64(), 4.0);
+    /// ```
     pub fn as_f64(self) -> f64 {
         match self {
             Value::Int(i) => i as f64,
@@ -80,21 +98,53 @@ pub struct Summary {
 
 impl Summary {
     /// A summary from fields and values, for a line read back from a log.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// use nixl_kv_metrics::reduce::{Summary, Value};
+    /// use nixl_kv_metrics::release::Family;
+    /// let summary = Summary::from_values(Family::F1, vec![(Field::NumSuccessfulTransfersCounter, Value::Int(2))]);
+    /// assert_eq!(summary.to_string(), "KV Transfer metrics: num_successful_transfers=2");
+    /// ```
     pub fn from_values(family: Family, values: Vec<(Field, Value)>) -> Summary {
         Summary { family, values }
     }
 
     /// The family whose line this is.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// assert_eq!(NixlKvConnectorStats::new(Family::F5).reduce().family(), Family::F5);
+    /// ```
     pub fn family(&self) -> Family {
         self.family
     }
 
     /// The fields and values, in the order vLLM prints them.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// let summary = NixlKvConnectorStats::new(Family::F6).reduce();
+    /// let fields: Vec<_> = summary.values().iter().map(|(field, _)| *field).collect();
+    /// assert_eq!(fields, Family::F6.fields());
+    /// ```
     pub fn values(&self) -> &[(Field, Value)] {
         &self.values
     }
 
     /// The value of `field`, if the line has it.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// use nixl_kv_metrics::reduce::Value;
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// let summary = NixlKvConnectorStats::new(Family::F4).reduce();
+    /// assert_eq!(summary.get(Field::ThroughputMbS), Some(Value::Int(0))); // the zero path
+    /// assert_eq!(summary.get(Field::NumFailedTransfers), None); // not printed before 0.31
+    /// ```
     pub fn get(&self, field: Field) -> Option<Value> {
         self.values
             .iter()

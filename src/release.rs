@@ -48,9 +48,19 @@ pub struct Release {
 impl Release {
     /// The newest release this crate was checked against (its golden fixtures
     /// come from it). Newer releases are modelled as the newest family.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Release;
+    /// assert_eq!(Release::NEWEST_KNOWN.to_string(), "0.33.0");
+    /// ```
     pub const NEWEST_KNOWN: Release = Release::new(0, 33, 0);
 
     /// The first release with NIXL KV-transfer stats (0.11.0).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{Family, Release};
+    /// assert_eq!(Release::FIRST_WITH_STATS.family(), Ok(Family::F1));
+    /// ```
     pub const FIRST_WITH_STATS: Release = Release::new(0, 11, 0);
 
     /// A release from its three numbers.
@@ -135,6 +145,13 @@ impl FromStr for Release {
 }
 
 /// Why a release string cannot be used.
+///
+/// ```
+/// use nixl_kv_metrics::release::{Release, ReleaseError};
+/// let error = "0.10.1".parse::<Release>().unwrap().family().unwrap_err();
+/// assert_eq!(error.to_string(), "vLLM 0.10.1 has no NIXL KV-transfer stats: they appeared in 0.11.0");
+/// assert!(matches!("zero".parse::<Release>(), Err(ReleaseError::Invalid(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReleaseError {
     /// Not of the form `MAJOR.MINOR[.PATCH]`.
@@ -163,6 +180,18 @@ impl std::error::Error for ReleaseError {}
 
 /// How a family rounds a value before printing it.
 ///
+/// ```
+/// use nixl_kv_metrics::field::Field;
+/// use nixl_kv_metrics::release::{Family, Rounding};
+/// use nixl_kv_metrics::{numpy, python};
+///
+/// // 792.2965 ms: numpy's rounding and Python's disagree on the last digit.
+/// assert_eq!(numpy::round(792.2965, 3), 792.296);
+/// assert_eq!(python::round(792.2965, 3), 792.297);
+/// assert_eq!(Family::F4.rounding(Field::AvgXferTimeMs), Rounding::Numpy);
+/// assert_eq!(Family::F5.rounding(Field::AvgXferTimeMs), Rounding::Python);
+/// ```
+///
 /// vLLM calls Python's `round(value, digits)`. When `value` is a numpy
 /// `float64` that is numpy's rounding, `rint(value * 10**digits) / 10**digits`;
 /// when it is a Python float (after `.item()`) it is Python's correctly rounded
@@ -176,6 +205,16 @@ pub enum Rounding {
 }
 
 /// The value vLLM appends to a failure list for each event.
+///
+/// ```
+/// use nixl_kv_metrics::release::{Event, Family};
+/// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+///
+/// let mut stats = NixlKvConnectorStats::new(Family::F3);
+/// stats.record(Event::FailedTransfer)?;
+/// assert!(stats.to_data_json().contains(r#""num_failed_transfers":[1.0]"#));
+/// # Ok::<(), nixl_kv_metrics::stats::NotInRelease>(())
+/// ```
 ///
 /// Only the length of these lists reaches the log line, but the value is what
 /// Prometheus counters are incremented by and what the JSON `data` dict carries.
@@ -218,6 +257,11 @@ pub enum Family {
 
 impl Family {
     /// Every family, oldest first.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// assert!(Family::ALL.windows(2).all(|w| w[0].first_release() < w[1].first_release()));
+    /// ```
     pub const ALL: [Family; 6] = [
         Family::F1,
         Family::F2,
@@ -262,6 +306,11 @@ impl Family {
     }
 
     /// The releases in the family, as people write them.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// assert_eq!(Family::F3.releases(), "0.12.0 – 0.14.x");
+    /// ```
     pub const fn releases(self) -> &'static str {
         match self {
             Family::F1 => "0.11.0",
@@ -378,6 +427,12 @@ impl Family {
     }
 
     /// The value appended to a failure or expiry list for one event.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{FailureMark, Family};
+    /// assert_eq!(Family::F3.failure_mark(), FailureMark::Float);
+    /// assert_eq!(Family::F4.failure_mark(), FailureMark::Int);
+    /// ```
     pub const fn failure_mark(self) -> FailureMark {
         match self {
             Family::F1 | Family::F2 | Family::F3 => FailureMark::Float,
@@ -388,11 +443,22 @@ impl Family {
     /// True when stats holding only failures (or expiries) count as non-empty,
     /// so that they are shipped by workers, pooled and logged (0.15.0 on).
     /// Before that such stats were empty and their events waited for a success.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// assert!(!Family::F3.keeps_failure_only_stats());
+    /// assert!(Family::F4.keeps_failure_only_stats());
+    /// ```
     pub const fn keeps_failure_only_stats(self) -> bool {
         matches!(self, Family::F4 | Family::F5 | Family::F6)
     }
 
     /// In words, when the family's `is_empty()` is true (for the book).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// assert_eq!(Family::F6.empty_when(), "every list is empty");
+    /// ```
     pub const fn empty_when(self) -> &'static str {
         match self {
             Family::F1 => "the counter is 0",
@@ -410,6 +476,9 @@ impl fmt::Display for Family {
 }
 
 /// An event that vLLM counts by appending one entry to a list of its own.
+///
+/// Every list is counted by its length; each has its recorder in vLLM
+/// (`record_failed_transfer()`, ...) and [`NixlKvConnectorStats::record`](crate::stats::NixlKvConnectorStats::record) here.
 ///
 /// ```
 /// use nixl_kv_metrics::release::Event;
@@ -432,6 +501,11 @@ pub enum Event {
 
 impl Event {
     /// Every event, in the order the newest `data` dict lists their keys.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{Event, Family};
+    /// assert_eq!(Family::F6.events(), &Event::ALL);
+    /// ```
     pub const ALL: [Event; 5] = [
         Event::FailedTransfer,
         Event::FailedNotification,
@@ -441,6 +515,12 @@ impl Event {
     ];
 
     /// The key of the event's list in vLLM's `data` dict.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Event;
+    /// let keys: Vec<&str> = Event::ALL.iter().map(|e| e.key()).collect();
+    /// assert_eq!(keys[3], "num_kv_expired_reqs");
+    /// ```
     pub const fn key(self) -> &'static str {
         match self {
             Event::FailedTransfer => "num_failed_transfers",
@@ -452,6 +532,11 @@ impl Event {
     }
 
     /// The index of the event in [`Event::ALL`].
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Event;
+    /// assert!(Event::ALL.iter().enumerate().all(|(i, e)| e.index() == i));
+    /// ```
     pub const fn index(self) -> usize {
         self as usize
     }

@@ -116,6 +116,12 @@ impl NixlKvConnectorStats {
     }
 
     /// The family whose rules these stats follow.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// assert_eq!(NixlKvConnectorStats::new(Family::F2).family(), Family::F2);
+    /// ```
     pub fn family(&self) -> Family {
         self.family
     }
@@ -197,6 +203,15 @@ impl NixlKvConnectorStats {
     }
 
     /// Records `count` events at once (for building stats from counts).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{Event, Family};
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// let mut stats = NixlKvConnectorStats::new(Family::F6);
+    /// stats.record_many(Event::NotificationAfterExpiry, 3)?;
+    /// assert_eq!(stats.event_count(Event::NotificationAfterExpiry), 3);
+    /// # Ok::<(), nixl_kv_metrics::stats::NotInRelease>(())
+    /// ```
     pub fn record_many(&mut self, event: Event, count: u64) -> Result<(), NotInRelease> {
         if count > 0 {
             self.record(event)?;
@@ -207,6 +222,17 @@ impl NixlKvConnectorStats {
 
     /// The number of successful transfers (`num_successful_transfers`): the
     /// length of the duration list, or 0.11.0's counter.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    /// for family in [Family::F1, Family::F6] {
+    ///     let mut stats = NixlKvConnectorStats::new(family);
+    ///     stats.record_transfer(&XferTelemetry::new(1_000, 100, 4096, 1));
+    ///     assert_eq!(stats.num_successful_transfers(), 1);
+    /// }
+    /// ```
     pub fn num_successful_transfers(&self) -> u64 {
         match self.family {
             Family::F1 => self.successes,
@@ -215,26 +241,51 @@ impl NixlKvConnectorStats {
     }
 
     /// How many `event`s are recorded (the length of its list).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{Event, Family};
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// let mut stats = NixlKvConnectorStats::new(Family::F5);
+    /// stats.record(Event::FailedHandshake)?;
+    /// assert_eq!(stats.event_count(Event::FailedHandshake), 1);
+    /// assert_eq!(stats.event_count(Event::FailedTransfer), 0);
+    /// # Ok::<(), nixl_kv_metrics::stats::NotInRelease>(())
+    /// ```
     pub fn event_count(&self, event: Event) -> u64 {
         self.events[event.index()]
     }
 
     /// Transfer durations in seconds, one per successful transfer.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    /// let mut stats = NixlKvConnectorStats::new(Family::F6);
+    /// stats.record_transfer(&XferTelemetry::new(1_381, 672, 2_359_296, 72));
+    /// assert_eq!(stats.transfer_duration(), &[0.001381]);
+    /// assert_eq!(stats.post_duration(), &[0.000672]);
+    /// assert_eq!(stats.bytes_transferred(), &[2_359_296]);
+    /// assert_eq!(stats.num_descriptors(), &[72]);
+    /// ```
     pub fn transfer_duration(&self) -> &[f64] {
         &self.transfer_duration
     }
 
-    /// Post durations in seconds, one per successful transfer.
+    /// Post durations in seconds, one per successful transfer (see
+    /// [`NixlKvConnectorStats::transfer_duration`] for an example).
     pub fn post_duration(&self) -> &[f64] {
         &self.post_duration
     }
 
-    /// Bytes, one entry per successful transfer.
+    /// Bytes, one entry per successful transfer (see
+    /// [`NixlKvConnectorStats::transfer_duration`] for an example).
     pub fn bytes_transferred(&self) -> &[u64] {
         &self.bytes_transferred
     }
 
-    /// Descriptor counts, one per successful transfer.
+    /// Descriptor counts, one per successful transfer (see
+    /// [`NixlKvConnectorStats::transfer_duration`] for an example).
     pub fn num_descriptors(&self) -> &[u32] {
         &self.num_descriptors
     }
@@ -326,6 +377,13 @@ impl NixlKvConnectorStats {
 
 /// A recorder the release does not have (for example failed handshakes
 /// before 0.31).
+///
+/// ```
+/// use nixl_kv_metrics::release::{Event, Family};
+/// use nixl_kv_metrics::stats::NixlKvConnectorStats;
+/// let error = NixlKvConnectorStats::new(Family::F4).record(Event::FailedHandshake).unwrap_err();
+/// assert_eq!(error.to_string(), r#"vLLM 0.15.0 – 0.30.x (F4) has no "num_failed_handshakes" list"#);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotInRelease {
     /// The event that was to be recorded.

@@ -73,26 +73,47 @@ impl XferTelemetry {
         }
     }
 
-    /// When a poll saw the transfer complete, in microseconds.
+    /// When a poll saw the transfer complete, in microseconds (see
+    /// [`XferTelemetry::starting_at`] for an example).
     pub const fn end_time_us(&self) -> u64 {
         self.start_time_us.saturating_add(self.xfer_duration_us)
     }
 
     /// The transfer time in seconds, as vLLM stores it (`xferDuration / 1e6`).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    /// assert_eq!(XferTelemetry::new(9_862, 1_000, 0, 0).xfer_seconds(), 0.009862);
+    /// ```
     pub fn xfer_seconds(&self) -> f64 {
         self.xfer_duration_us as f64 / 1e6
     }
 
     /// The post time in seconds, as vLLM stores it (`postDuration / 1e6`).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    /// assert_eq!(XferTelemetry::new(1_381, 672, 0, 0).post_seconds(), 0.000672);
+    /// ```
     pub fn post_seconds(&self) -> f64 {
         self.post_duration_us as f64 / 1e6
     }
 
     /// The bytes in MiB, as vLLM's "MB" (`totalBytes / 2**20`).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    /// assert_eq!(XferTelemetry::new(0, 0, 73_400_320, 56).mib(), 70.0);
+    /// ```
     pub fn mib(&self) -> f64 {
         self.total_bytes as f64 / MIB
     }
 }
 
 /// Bytes in one MiB, the "MB" of vLLM's log line.
+///
+/// ```
+/// use nixl_kv_metrics::telemetry::MIB;
+/// assert_eq!(2_359_296.0 / MIB, 2.25); // 72 descriptors of 32 KiB
+/// ```
 pub const MIB: f64 = 1_048_576.0;

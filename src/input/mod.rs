@@ -42,6 +42,16 @@ pub struct Interval {
 
 impl Interval {
     /// Reads an interval in any of the three shapes from JSON text.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::input::Interval;
+    /// use nixl_kv_metrics::release::Family;
+    /// let interval = Interval::from_json(Family::F4, br#"[null, {}, null]"#)?;
+    /// let workers = &interval.steps[0];
+    /// assert_eq!(workers.len(), 3);
+    /// assert!(workers[1].as_ref().is_some_and(|stats| stats.is_empty()));
+    /// # Ok::<(), nixl_kv_metrics::input::InputError>(())
+    /// ```
     pub fn from_json(family: Family, bytes: &[u8]) -> Result<Interval, InputError> {
         Interval::from_reader(family, bytes)
     }
@@ -113,11 +123,19 @@ impl InputError {
     }
 
     /// The line (from 1) where the problem is.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::input::Interval;
+    /// use nixl_kv_metrics::release::Family;
+    /// let error = Interval::from_json(Family::F6, b"{\n  \"num_descriptors\": [-1]\n}").unwrap_err();
+    /// assert_eq!((error.line(), error.column()), (2, 23));
+    /// ```
     pub fn line(&self) -> usize {
         self.line
     }
 
-    /// The column (from 1, in bytes) where the problem is.
+    /// The column (from 1, in bytes) where the problem is (see
+    /// [`InputError::line`] for an example).
     pub fn column(&self) -> usize {
         self.column
     }
