@@ -53,5 +53,9 @@ pub mod pipeline;
 pub mod python;
 pub mod reduce;
 pub mod release;
+pub mod simulation;
 pub mod stats;
 pub mod telemetry;
+pub mod topology;
+pub mod wallclock;
+
