@@ -25,7 +25,12 @@ fn stats(n: usize) -> NixlKvConnectorStats {
         let post_us = 50 + next() % 600;
         let blocks = [1, 2, 4, 40][(next() % 4) as usize];
         let descriptors = [56, 72, 144, 2240][(next() % 4) as usize];
-        stats.record_transfer(&XferTelemetry::new(xfer_us, post_us, blocks * 2_359_296, descriptors));
+        stats.record_transfer(&XferTelemetry::new(
+            xfer_us,
+            post_us,
+            blocks * 2_359_296,
+            descriptors,
+        ));
     }
     stats
 }
