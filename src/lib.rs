@@ -50,6 +50,7 @@ pub mod field;
 pub mod input;
 pub mod numpy;
 pub mod pipeline;
+pub mod prometheus;
 pub mod python;
 pub mod reduce;
 pub mod release;

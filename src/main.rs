@@ -22,11 +22,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Reduce(cli::reduce::Args),
+    Prometheus(cli::prometheus::Args),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Reduce(args) => cli::reduce::run(args),
+        Command::Prometheus(args) => cli::prometheus::run(args),
     };
     cli::finish(result)
 }

@@ -1,6 +1,7 @@
 //! The subcommands, and what they share: reading input, choosing a release,
 //! reporting errors (one line on stderr, exit status 2) and writing output.
 
+pub mod prometheus;
 pub mod reduce;
 
 use std::fs::File;
