@@ -67,8 +67,16 @@ impl fmt::Display for Repr {
         if x.is_infinite() {
             return f.write_str(if x > 0.0 { "inf" } else { "-inf" });
         }
-        // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
-        let scientific = format!("{x:e}");
+        // `{:e}` gives the fewest digits that read back to `x`; Python's repr
+        // uses as many, but picks the nearest such decimal, ties to even,
+        // where `{:e}` may round an exact tie up (1e13 + 0.0625 must print
+        // …0.062, not …0.063). Fixed precision formatting is exact and
+        // rounds ties to even, so print that many digits with it.
+        let shortest = format!("{x:e}");
+        let significant = shortest.split_once('e').map_or(1, |(m, _)| {
+            m.bytes().filter(u8::is_ascii_digit).count()
+        });
+        let scientific = format!("{x:.*e}", significant - 1);
         let (mantissa, exponent) = scientific
             .split_once('e')
             .expect("LowerExp always writes an exponent");
@@ -123,6 +131,9 @@ mod tests {
         assert_eq!(Repr(123.0).to_string(), "123.0");
         assert_eq!(Repr(5e-324).to_string(), "5e-324");
         assert_eq!(Repr(f64::MAX).to_string(), "1.7976931348623157e+308");
+        // An exact tie between two 17-digit decimals: Python rounds to even.
+        assert_eq!(Repr(1e13 + 0.0625).to_string(), "10000000000000.062");
+        assert_eq!(Repr(1e13 + 0.1875).to_string(), "10000000000000.188");
     }
 
     #[test]
