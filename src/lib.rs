@@ -48,6 +48,7 @@
 pub mod data;
 pub mod field;
 pub mod input;
+pub mod logs;
 pub mod numpy;
 pub mod pipeline;
 pub mod prometheus;
@@ -58,6 +59,7 @@ pub mod simulation;
 pub mod stats;
 pub mod telemetry;
 pub mod topology;
+pub mod views;
 pub mod wallclock;
 
 /// The book's chapters (`book/src`), one module per chapter listed in

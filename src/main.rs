@@ -22,12 +22,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Reduce(cli::reduce::Args),
+    Parse(cli::parse::Args),
+    Summarize(cli::summarize::Args),
     Prometheus(cli::prometheus::Args),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Reduce(args) => cli::reduce::run(args),
+        Command::Parse(args) => cli::parse::run(args),
+        Command::Summarize(args) => cli::summarize::run(args),
         Command::Prometheus(args) => cli::prometheus::run(args),
     };
     cli::finish(result)

@@ -2,7 +2,9 @@
 //! reporting errors (one line on stderr, exit status 2) and writing output.
 
 pub mod prometheus;
+pub mod parse;
 pub mod reduce;
+pub mod summarize;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
