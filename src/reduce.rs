@@ -56,8 +56,9 @@ pub const LINE_PREFIX: &str = "KV Transfer metrics: ";
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
-    /// An integer: counts, and every field of the all-zero line.
-    Int(u64),
+    /// An integer: counts, and every field of the all-zero line. Python's
+    /// ints have no limit; 128 bits hold any sum of 64-bit counters.
+    Int(u128),
     /// A float, printed as Python's `repr`.
     Float(f64),
 }
@@ -253,7 +254,7 @@ impl NixlKvConnectorStats {
             .collect();
         let mut summary = Summary { family, values };
         if family == Family::F1 {
-            summary.values[0].1 = Value::Int(n);
+            summary.values[0].1 = Value::Int(self.successes_exact());
             return summary;
         }
         if n > 0 {
@@ -261,7 +262,7 @@ impl NixlKvConnectorStats {
         }
         for (field, value) in summary.values.iter_mut() {
             if let Some(count) = self.failure_count(*field) {
-                *value = Value::Int(count);
+                *value = Value::Int(count.into());
             }
         }
         summary
@@ -284,7 +285,7 @@ impl NixlKvConnectorStats {
         let xfer = self.transfer_duration();
         let post = self.post_duration();
         let computed = [
-            (Field::NumSuccessfulTransfers, Value::Int(n as u64)),
+            (Field::NumSuccessfulTransfers, Value::Int(n as u128)),
             (
                 Field::AvgXferTimeMs,
                 round(Field::AvgXferTimeMs, numpy::mean(xfer) * 1e3),

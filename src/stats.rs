@@ -29,8 +29,9 @@ use crate::telemetry::XferTelemetry;
 #[derive(Clone, Debug, PartialEq)]
 pub struct NixlKvConnectorStats {
     family: Family,
-    /// 0.11.0 kept only a counter of successful transfers.
-    successes: u64,
+    /// 0.11.0 kept only a counter of successful transfers (a Python int:
+    /// workers' counters may sum past 2⁶⁴).
+    successes: u128,
     transfer_duration: Vec<f64>,
     post_duration: Vec<f64>,
     bytes_transferred: Vec<u64>,
@@ -99,7 +100,7 @@ impl NixlKvConnectorStats {
         );
         let mut stats = NixlKvConnectorStats::new(family);
         if family == Family::F1 {
-            stats.successes = transfer_duration.len() as u64;
+            stats.successes = transfer_duration.len() as u128;
         } else {
             stats.transfer_duration = transfer_duration;
             stats.post_duration = post_duration;
@@ -112,7 +113,7 @@ impl NixlKvConnectorStats {
     /// Adds `count` to 0.11.0's counter (read from its `data` dict).
     pub(crate) fn add_successes(&mut self, count: u64) {
         debug_assert_eq!(self.family, Family::F1);
-        self.successes += count;
+        self.successes += u128::from(count);
     }
 
     /// The family whose rules these stats follow.
@@ -234,9 +235,26 @@ impl NixlKvConnectorStats {
     /// }
     /// ```
     pub fn num_successful_transfers(&self) -> u64 {
+        u64::try_from(self.successes_exact()).unwrap_or(u64::MAX)
+    }
+
+    /// [`NixlKvConnectorStats::num_successful_transfers`] without the 64-bit
+    /// limit: 0.11.0's counters are Python ints, so pooled workers may
+    /// count past 2⁶⁴ − 1 (only in synthetic input), and vLLM prints the
+    /// exact sum.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::input::Interval;
+    /// let text = br#"[{"num_successful_transfers": 18446744073709551615}, {"num_successful_transfers": 1}]"#;
+    /// let line = Interval::from_json(Family::F1, text)?.log(Family::F1).unwrap();
+    /// assert_eq!(line.to_string(), "KV Transfer metrics: num_successful_transfers=18446744073709551616");
+    /// # Ok::<(), nixl_kv_metrics::input::InputError>(())
+    /// ```
+    pub fn successes_exact(&self) -> u128 {
         match self.family {
             Family::F1 => self.successes,
-            _ => self.transfer_duration.len() as u64,
+            _ => self.transfer_duration.len() as u128,
         }
     }
 

@@ -506,7 +506,8 @@ impl LineReading {
                 .map_or(Bounded::ZERO, |value| Bounded::printed(value, field))
         };
         let count = |field: Field| match record.get(field) {
-            Some(Value::Int(i)) => Some(i),
+            // The parser reads counts of up to 64 bits.
+            Some(Value::Int(i)) => u64::try_from(i).ok(),
             _ => None,
         };
         let n = record.transfers();

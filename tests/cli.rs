@@ -554,7 +554,6 @@ fn deep_nesting_does_not_overflow_the_stack() {
 
 /// vLLM's 0.11.0 counters are Python ints; their sum may pass 2⁶⁴.
 #[test]
-#[ignore = "src bug: F1 counter sum overflows u64 (debug: panic; release: wraps)"]
 fn f1_counter_sum_beyond_u64() {
     let output = reduce(
         &["--vllm", "0.11.0"],
@@ -840,12 +839,6 @@ fn family_and_input() -> impl Strategy<Value = (Family, Vec<u8>)> {
     })
 }
 
-/// The known bug whose panic is tolerated here (it has its own ignored
-/// tests): 0.11.0 counters whose sum overflows `u64` in debug builds.
-fn known_overflow(family: Family, message: &str) -> bool {
-    family == Family::F1 && message.contains("attempt to add with overflow")
-}
-
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -865,12 +858,7 @@ proptest! {
         });
         if let Err(payload) = outcome {
             let message = panic_message(payload.as_ref());
-            prop_assert!(
-                known_overflow(family, &message),
-                "panicked ({}) on {:?}",
-                message,
-                String::from_utf8_lossy(&bytes)
-            );
+            prop_assert!(false, "panicked ({}) on {:?}", message, String::from_utf8_lossy(&bytes));
         }
     }
 }
@@ -887,10 +875,7 @@ proptest! {
         let output = run(&["reduce", "--vllm", &release, "--format", format], &bytes);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("panicked") {
-            prop_assert!(known_overflow(family, &stderr), "{} on {:?}", stderr, String::from_utf8_lossy(&bytes));
-            return Ok(());
-        }
+        prop_assert!(!stderr.contains("panicked"), "{} on {:?}", stderr, String::from_utf8_lossy(&bytes));
         match output.status.code() {
             Some(0) => {
                 prop_assert_eq!(stderr.as_ref(), "");

@@ -207,7 +207,7 @@ fn every_golden_line_reads_back_exactly() {
             let expected = match &reduce[key] {
                 serde_json::Value::String(text) if text == "inf" => Value::Float(f64::INFINITY),
                 serde_json::Value::String(text) if text == "nan" => Value::Float(f64::NAN),
-                number if number.is_u64() => Value::Int(number.as_u64().unwrap()),
+                number if number.is_u64() => Value::Int(number.as_u64().unwrap().into()),
                 number => Value::Float(number.as_f64().unwrap()),
             };
             assert!(

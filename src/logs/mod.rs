@@ -512,7 +512,8 @@ impl KvRecord {
     /// ```
     pub fn transfers(&self) -> u64 {
         match self.fields[0].value {
-            Value::Int(n) => n,
+            // The parser reads counts of up to 64 bits.
+            Value::Int(n) => u64::try_from(n).unwrap_or(u64::MAX),
             // Validation accepts only ints for counts.
             Value::Float(x) => x as u64,
         }
