@@ -73,9 +73,9 @@ impl fmt::Display for Repr {
         // …0.062, not …0.063). Fixed precision formatting is exact and
         // rounds ties to even, so print that many digits with it.
         let shortest = format!("{x:e}");
-        let significant = shortest.split_once('e').map_or(1, |(m, _)| {
-            m.bytes().filter(u8::is_ascii_digit).count()
-        });
+        let significant = shortest
+            .split_once('e')
+            .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
         let scientific = format!("{x:.*e}", significant - 1);
         let (mantissa, exponent) = scientific
             .split_once('e')

@@ -14,7 +14,10 @@ use std::path::Path;
 
 use nixl_kv_metrics::field::Field;
 use nixl_kv_metrics::release::Family;
+use nixl_kv_metrics::simulation::Link;
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
+use nixl_kv_metrics::telemetry::{MIB, XferTelemetry};
+use nixl_kv_metrics::wallclock::WallClock;
 
 use crate::svg::{Anchor, Font, Svg, colour};
 
@@ -54,6 +57,19 @@ pub const ALL: &[Figure] = &[
                   (0.2 ms + size at 10 GiB/s); one READ in eight is 60 % slower. \
                   The line's statistics are per READ, not per request.",
         draw: p90_vs_tp,
+    },
+    Figure {
+        name: "throughput-vs-concurrency",
+        alt: "Line chart: as more READs are in flight at once on one link, the \
+              line's Throughput (MB/s) falls roughly as one over their number, \
+              while the bytes moved per second of wall-clock time stay near the \
+              link's bandwidth.",
+        caption: "C READs of 8 MiB each, posted 50 µs apart by one decode rank and \
+                  sharing its 25 GB/s link (20 µs latency), computed with this \
+                  crate's Link, reduce() and WallClock. The line divides by the \
+                  summed transfer time, which counts every overlapping microsecond \
+                  once per transfer in flight.",
+        draw: throughput_vs_concurrency,
     },
 ];
 
@@ -567,6 +583,287 @@ fn p90_vs_tp() -> Svg {
     svg
 }
 
+// ---------------------------------------------------------------------------
+// throughput-vs-concurrency
+
+/// The link all READs of the chart share: one decode rank's 200 Gb/s NIC.
+const SHARED_LINK: Link = Link {
+    bytes_per_s: 25e9,
+    latency_us: 20,
+    jitter_us: 0,
+};
+/// Bytes of each READ (8 MiB).
+const READ_BYTES: u64 = 8 << 20;
+/// Time between two posts by the same rank, in microseconds.
+const POST_GAP_US: u64 = 50;
+/// Post time of each READ, in microseconds.
+const POST_US: u64 = 30;
+/// The numbers of READs in flight charted.
+const IN_FLIGHT: [usize; 6] = [1, 2, 4, 8, 16, 32];
+
+/// One point of the chart: `reads` READs posted back to back on one link.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct OverlapPoint {
+    reads: usize,
+    /// `Throughput (MB/s)` as the newest release logs it.
+    logged_mib_s: f64,
+    /// MiB over the time at least one READ was in flight.
+    wall_mib_s: f64,
+    /// Summed transfer time over busy time.
+    concurrency: f64,
+}
+
+/// `reads` READs of [`READ_BYTES`], the i-th posted at `i × POST_GAP_US`,
+/// moving data from the end of its post plus the link latency, sharing the
+/// link; each completes (and is polled) when its last byte lands.
+fn overlapping_reads(reads: usize) -> Vec<XferTelemetry> {
+    let starts: Vec<u64> = (0..reads as u64).map(|i| i * POST_GAP_US).collect();
+    let flows: Vec<(f64, u64)> = starts
+        .iter()
+        .map(|&start| {
+            (
+                (start + POST_US + SHARED_LINK.latency_us) as f64,
+                READ_BYTES,
+            )
+        })
+        .collect();
+    let finish = SHARED_LINK.finish_times(&flows);
+    starts
+        .iter()
+        .zip(finish)
+        .map(|(&start, end)| {
+            XferTelemetry::new(end.ceil() as u64 - start, POST_US, READ_BYTES, 56)
+                .starting_at(start)
+        })
+        .collect()
+}
+
+/// The chart's points.
+fn overlap_points() -> Vec<OverlapPoint> {
+    IN_FLIGHT
+        .iter()
+        .map(|&reads| {
+            let telemetry = overlapping_reads(reads);
+            let mut stats = NixlKvConnectorStats::new(Family::F6);
+            for t in &telemetry {
+                stats.record_transfer(t);
+            }
+            let wall = WallClock::of(&telemetry);
+            OverlapPoint {
+                reads,
+                logged_mib_s: stats
+                    .reduce()
+                    .float(Field::ThroughputMbS)
+                    .expect("F6 prints the throughput"),
+                wall_mib_s: wall
+                    .throughput_mib_per_s()
+                    .expect("something was in flight"),
+                concurrency: wall.concurrency().expect("something was in flight"),
+            }
+        })
+        .collect()
+}
+
+/// MiB/s as a chart label: thousands separated by a thin space, no decimals.
+fn format_mib_s(mib_s: f64) -> String {
+    let digits = format!("{:.0}", mib_s);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The line's Throughput and the wall-clock throughput against the READs in flight.
+fn throughput_vs_concurrency() -> Svg {
+    let points = overlap_points();
+    let link_mib_s = SHARED_LINK.bytes_per_s / MIB;
+    let (left, right, top, bottom) = (78.0, 500.0, 84.0, 350.0);
+    let mut svg = Svg::card(750.0, 440.0, "Throughput against transfers in flight");
+    svg.text(
+        24.0,
+        34.0,
+        "Overlapping transfers make the line's Throughput fall",
+        Font::sans(16.0).bold(),
+        Anchor::Start,
+    );
+    svg.text(
+        24.0,
+        56.0,
+        "READs of 8 MiB posted back to back on one 25 GB/s link: what the line says, what moved",
+        Font::sans(12.0).fill(colour::MUTED),
+        Anchor::Start,
+    );
+
+    let step = nice_step(link_mib_s * 1.05, 5.0);
+    let y_max = (link_mib_s * 1.05 / step).ceil() * step;
+    let y = |mib_s: f64| bottom - (bottom - top) * mib_s / y_max;
+    let x =
+        |i: usize| left + 26.0 + (right - left - 60.0) * i as f64 / (IN_FLIGHT.len() - 1) as f64;
+
+    let ticks = (y_max / step).round() as usize;
+    for k in 0..=ticks {
+        let tick = k as f64 * step;
+        svg.line(
+            left,
+            y(tick),
+            right,
+            y(tick),
+            colour::RULE,
+            1.0,
+            if k == 0 { "" } else { "3 3" },
+        );
+        svg.text(
+            left - 8.0,
+            y(tick) + 4.0,
+            &format_mib_s(tick),
+            Font::sans(11.5).fill(colour::MUTED),
+            Anchor::End,
+        );
+    }
+    svg.line(left, bottom, right, bottom, colour::MUTED, 1.2, "");
+    svg.vertical_text(
+        24.0,
+        (top + bottom) / 2.0,
+        "MiB per second",
+        Font::sans(12.0).fill(colour::MUTED),
+    );
+    // The link's bandwidth, which no view can exceed.
+    svg.line(
+        left,
+        y(link_mib_s),
+        right,
+        y(link_mib_s),
+        "#6e7781",
+        1.4,
+        "6 4",
+    );
+
+    for (i, point) in points.iter().enumerate() {
+        svg.line(x(i), bottom, x(i), bottom + 5.0, colour::MUTED, 1.2, "");
+        svg.text(
+            x(i),
+            bottom + 21.0,
+            &point.reads.to_string(),
+            Font::sans(12.5).bold(),
+            Anchor::Middle,
+        );
+        svg.text(
+            x(i),
+            bottom + 37.0,
+            &format!("×{:.1}", point.concurrency),
+            Font::mono(11.0).fill(colour::MUTED),
+            Anchor::Middle,
+        );
+    }
+    svg.text(
+        (left + right) / 2.0,
+        bottom + 64.0,
+        "READs posted (×: mean number in flight, Σxfer / busy time)",
+        Font::sans(12.0).fill(colour::MUTED),
+        Anchor::Middle,
+    );
+
+    type Series = (&'static str, &'static str, fn(&OverlapPoint) -> f64);
+    let series: [Series; 2] = [
+        ("wall-clock: MiB / busy time", "#1a7f37", |p| p.wall_mib_s),
+        ("Throughput (MB/s) on the line", "#cf222e", |p| {
+            p.logged_mib_s
+        }),
+    ];
+    for (_, stroke, value) in &series {
+        let coords: Vec<(f64, f64)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (x(i), y(value(p))))
+            .collect();
+        svg.polyline(&coords, stroke, 2.4, "");
+    }
+    for (i, point) in points.iter().enumerate() {
+        for (_, stroke, value) in &series {
+            svg.dot(x(i), y(value(point)), 4.5, stroke);
+        }
+        // At one READ both views are the same number: one label, in ink.
+        // Otherwise wall-clock labels sit above their points and the line's
+        // above-right of theirs, clear of its falling curve.
+        let labels: Vec<(f64, f64, f64, &str, Anchor)> = if i == 0 {
+            vec![(
+                x(i),
+                y(point.wall_mib_s) - 10.0,
+                point.wall_mib_s,
+                colour::INK,
+                Anchor::Middle,
+            )]
+        } else {
+            vec![
+                (
+                    x(i),
+                    y(point.wall_mib_s) - 10.0,
+                    point.wall_mib_s,
+                    series[0].1,
+                    Anchor::Middle,
+                ),
+                (
+                    x(i) + 9.0,
+                    y(point.logged_mib_s) - 7.0,
+                    point.logged_mib_s,
+                    series[1].1,
+                    Anchor::Start,
+                ),
+            ]
+        };
+        for (lx, ly, value, fill, anchor) in labels {
+            svg.text(
+                lx,
+                ly,
+                &format_mib_s(value),
+                Font::sans(11.0).bold().fill(fill).halo(),
+                anchor,
+            );
+        }
+    }
+
+    let lx = right + 22.0;
+    let mut ly = top + 4.0;
+    svg.text(
+        lx,
+        ly,
+        "per second of",
+        Font::sans(11.5).bold().fill(colour::MUTED),
+        Anchor::Start,
+    );
+    let legend: [(&str, &str, &str); 3] = [
+        ("summed xfer time (the line)", "#cf222e", ""),
+        ("busy time (wall clock)", "#1a7f37", ""),
+        ("link bandwidth", "#6e7781", "6 4"),
+    ];
+    for (label, stroke, dash) in legend {
+        ly += 24.0;
+        svg.line(lx, ly - 4.0, lx + 26.0, ly - 4.0, stroke, 2.4, dash);
+        if dash.is_empty() {
+            svg.dot(lx + 13.0, ly - 4.0, 3.5, stroke);
+        }
+        svg.text(lx + 34.0, ly, label, Font::sans(11.5), Anchor::Start);
+    }
+    ly += 40.0;
+    for (k, note) in ["Throughput × mean in flight", "= wall-clock throughput"]
+        .iter()
+        .enumerate()
+    {
+        svg.text(
+            lx,
+            ly + 15.0 * k as f64,
+            note,
+            Font::sans(11.0).fill(colour::MUTED),
+            Anchor::Start,
+        );
+    }
+    svg
+}
+
 /// Milliseconds as a chart label: up to three decimals, no trailing zeros.
 fn format_ms(ms: f64) -> String {
     let text = format!("{ms:.3}");
@@ -661,6 +958,33 @@ mod tests {
         }
         // At TP=1 each request is one READ: the two means agree (up to rounding).
         assert!((points[0].request_ms - points[0].avg_ms).abs() < 0.001);
+    }
+
+    #[test]
+    fn overlap_chart_numbers_come_from_reduce_and_wallclock() {
+        let points = overlap_points();
+        let reads: Vec<usize> = points.iter().map(|p| p.reads).collect();
+        assert_eq!(reads, IN_FLIGHT);
+        // One READ alone: both views agree.
+        assert!((points[0].logged_mib_s - points[0].wall_mib_s).abs() < 0.001);
+        let link_mib_s = SHARED_LINK.bytes_per_s / MIB;
+        for pair in points.windows(2) {
+            assert!(pair[1].logged_mib_s < pair[0].logged_mib_s, "{pair:?}");
+            assert!(pair[1].concurrency > pair[0].concurrency, "{pair:?}");
+        }
+        for point in &points {
+            // Never above the link; the wall-clock view stays near it (post
+            // and latency are the gap at one READ).
+            assert!(point.wall_mib_s <= link_mib_s && point.wall_mib_s > 0.8 * link_mib_s);
+            // The identity behind the gap: pooled × concurrency = wall clock.
+            let rebuilt = point.logged_mib_s * point.concurrency;
+            assert!(
+                (rebuilt - point.wall_mib_s).abs() / point.wall_mib_s < 1e-6,
+                "{point:?}"
+            );
+        }
+        assert_eq!(format_mib_s(23_841.9), "23\u{2009}842");
+        assert_eq!(format_mib_s(868.8), "869");
     }
 
     #[test]
