@@ -37,6 +37,7 @@
 //! ```
 
 use crate::release::{Event, Family, Release};
+use crate::topology::{Instance, Mode};
 
 /// The first release that registers NIXL Prometheus metrics (0.11.1).
 pub const FIRST_RELEASE: Release = Release::new(0, 11, 1);
@@ -173,6 +174,79 @@ impl Metric {
             MetricType::Histogram { .. } => self.name.to_string(),
             MetricType::Counter { .. } => format!("{}_total", self.name),
         }
+    }
+
+    /// The instances of a prefill/decode deployment on which the metric's
+    /// series move in `mode`, prefill first. Both instances register every
+    /// metric, so the series exist on both; elsewhere they stay at 0.
+    ///
+    /// A histogram moves where the transfers are issued
+    /// ([`Mode::recorder`]); a counter wherever one of its events is
+    /// recorded ([`recorded_on`]).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::metrics;
+    /// use nixl_kv_metrics::release::Family;
+    /// use nixl_kv_metrics::topology::{Instance, Mode};
+    ///
+    /// let on = |family, name, mode| metrics::find(family, name).unwrap().moves_on(mode);
+    /// assert_eq!(on(Family::F6, metrics::XFER_TIME, Mode::Pull), [Instance::Decode]);
+    /// assert_eq!(on(Family::F6, metrics::XFER_TIME, Mode::Push), [Instance::Prefill]);
+    /// assert_eq!(on(Family::F6, metrics::KV_EXPIRED_REQS, Mode::Pull), [Instance::Prefill]);
+    /// // In push mode decode's failed registrations are failed notifications,
+    /// // which the failed-transfers counter includes from 0.31 on.
+    /// assert_eq!(on(Family::F4, metrics::FAILED_TRANSFERS, Mode::Push), [Instance::Prefill]);
+    /// assert_eq!(on(Family::F5, metrics::FAILED_TRANSFERS, Mode::Push),
+    ///            [Instance::Prefill, Instance::Decode]);
+    /// ```
+    pub fn moves_on(&self, mode: Mode) -> Vec<Instance> {
+        let mut instances = match self.kind {
+            MetricType::Histogram { .. } => vec![mode.recorder()],
+            MetricType::Counter { events } => events
+                .iter()
+                .flat_map(|&event| recorded_on(event, mode).iter().copied())
+                .collect(),
+        };
+        instances.sort();
+        instances.dedup();
+        instances
+    }
+}
+
+/// The instances whose workers record `event` in `mode`, prefill first.
+///
+/// Read from vLLM's NIXL workers (`nixl/worker.py`, `nixl/push_worker.py`):
+///
+/// * a failed transfer: the instance that issues the transfers, decode
+///   (READs) in pull mode, prefill (WRITEs) in push mode;
+/// * a failed notification: decode in both modes; in pull mode it tells
+///   prefill that a request needs no READ (a full prefix-cache hit), in
+///   push mode it sends prefill the registration of its blocks;
+/// * a failed handshake (0.31 on): the instance that starts it, decode in
+///   pull mode; in push mode both start one (decode to register, prefill
+///   before its WRITE);
+/// * an expired request and a notification after expiry: prefill, which
+///   holds the KV lease. (Decode also counts an expired request in one rare
+///   case: when it declines to read back KV, in a later turn, whose lease is
+///   about to run out. That is left out here.)
+///
+/// ```
+/// use nixl_kv_metrics::prometheus::metrics::recorded_on;
+/// use nixl_kv_metrics::release::Event;
+/// use nixl_kv_metrics::topology::{Instance, Mode};
+///
+/// assert_eq!(recorded_on(Event::FailedTransfer, Mode::Pull), [Instance::Decode]);
+/// assert_eq!(recorded_on(Event::FailedTransfer, Mode::Push), [Instance::Prefill]);
+/// assert_eq!(recorded_on(Event::KvExpiredReq, Mode::Push), [Instance::Prefill]);
+/// ```
+pub const fn recorded_on(event: Event, mode: Mode) -> &'static [Instance] {
+    match (event, mode) {
+        (Event::FailedTransfer, Mode::Pull)
+        | (Event::FailedNotification, _)
+        | (Event::FailedHandshake, Mode::Pull) => &[Instance::Decode],
+        (Event::FailedTransfer, Mode::Push)
+        | (Event::KvExpiredReq | Event::NotificationAfterExpiry, _) => &[Instance::Prefill],
+        (Event::FailedHandshake, Mode::Push) => &[Instance::Prefill, Instance::Decode],
     }
 }
 
