@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod data;
+pub mod explain;
 pub mod field;
 pub mod input;
 pub mod logs;

@@ -24,6 +24,7 @@ enum Command {
     Reduce(cli::reduce::Args),
     Parse(cli::parse::Args),
     Summarize(cli::summarize::Args),
+    Explain(cli::explain::Args),
     Prometheus(cli::prometheus::Args),
 }
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Reduce(args) => cli::reduce::run(args),
         Command::Parse(args) => cli::parse::run(args),
         Command::Summarize(args) => cli::summarize::run(args),
+        Command::Explain(args) => cli::explain::run(args),
         Command::Prometheus(args) => cli::prometheus::run(args),
     };
     cli::finish(result)

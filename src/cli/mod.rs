@@ -1,8 +1,9 @@
 //! The subcommands, and what they share: reading input, choosing a release,
 //! reporting errors (one line on stderr, exit status 2) and writing output.
 
-pub mod prometheus;
+pub mod explain;
 pub mod parse;
+pub mod prometheus;
 pub mod reduce;
 pub mod summarize;
 

@@ -11,12 +11,16 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use nixl_kv_metrics::field::Field;
+use nixl_kv_metrics::logs::parse_line;
 use nixl_kv_metrics::release::Family;
-use nixl_kv_metrics::simulation::Link;
+use nixl_kv_metrics::simulation::{Link, LoggingConfig, SimConfig, Simulation};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::telemetry::{MIB, XferTelemetry};
+use nixl_kv_metrics::topology::{BlockLayout, Deployment, Mode, ModelGeometry, Parallelism};
+use nixl_kv_metrics::views::LineReading;
 use nixl_kv_metrics::wallclock::WallClock;
 
 use crate::svg::{Anchor, Font, Svg, colour};
@@ -70,6 +74,21 @@ pub const ALL: &[Figure] = &[
                   summed transfer time, which counts every overlapping microsecond \
                   once per transfer in flight.",
         draw: throughput_vs_concurrency,
+    },
+    Figure {
+        name: "simulated-throughput",
+        alt: "Line chart: as simulated requests arrive faster, the decode \
+              instance's log line keeps reporting a Throughput of a few thousand \
+              MiB/s and then falls, while the MiB moved per second of busy time \
+              and per second of the logging interval rise toward the links' \
+              capacity.",
+        caption: "Simulated with this crate's Simulation: Llama-3.1-8B, prefill and \
+                  decode at TP 2 in pull mode, 10 s of Poisson arrivals at each rate, \
+                  default links (25 GB/s per decode rank) and a 15 ms decode step. \
+                  The line and n × Avg MB / 10 s come from the first interval's log \
+                  line as printed; the busy-time rate needs NIXL's start times, \
+                  which the line does not carry.",
+        draw: simulated_throughput,
     },
 ];
 
@@ -864,6 +883,251 @@ fn throughput_vs_concurrency() -> Svg {
     svg
 }
 
+// ---------------------------------------------------------------------------
+// simulated-throughput
+
+/// Mean request arrivals per second charted, about ×3 apart.
+const ARRIVAL_RATES: [f64; 6] = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0];
+/// The seed of every simulation of the chart.
+const LOAD_SEED: u64 = 1;
+
+/// One point of the chart: the first logging interval at one arrival rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LoadPoint {
+    rate: f64,
+    /// `Num successful transfers` of the decode instance's first line.
+    transfers: u64,
+    /// `Throughput (MB/s)` on that line.
+    logged_mib_s: f64,
+    /// `n × Avg MB per transfer / interval`, from the printed line.
+    window_mib_s: f64,
+    /// MiB over the time a READ of the interval was in flight.
+    wall_mib_s: f64,
+    /// Summed xfer time over that busy time.
+    concurrency: f64,
+}
+
+/// The simulated deployment: Llama-3.1-8B, TP 2 on both sides, pull mode.
+fn load_deployment() -> Deployment {
+    Deployment::new(
+        ModelGeometry::LLAMA_3_1_8B,
+        Parallelism::tp(2),
+        Parallelism::tp(2),
+        Mode::Pull,
+        BlockLayout::Contiguous,
+    )
+    .expect("a valid deployment")
+}
+
+/// The decode engine's capacity, MiB/s: one link per decode rank.
+fn load_capacity_mib_s() -> f64 {
+    let deployment = load_deployment();
+    let link = SimConfig::new(deployment).link;
+    f64::from(deployment.decode().tp) * link.bytes_per_s / MIB
+}
+
+/// The chart's points: 10 s of arrivals at each rate, and the decode
+/// instance's line for the first 10 s interval.
+fn load_points() -> Vec<LoadPoint> {
+    let logging = LoggingConfig::default();
+    ARRIVAL_RATES
+        .iter()
+        .map(|&rate| {
+            let config = SimConfig {
+                seed: LOAD_SEED,
+                duration_us: logging.interval_us,
+                arrival_rate_per_s: rate,
+                ..SimConfig::new(load_deployment())
+            };
+            let sim = Simulation::run(&config).expect("a valid simulation");
+            let lines = sim
+                .log_lines(Family::F6, logging)
+                .expect("a valid interval");
+            let line = lines[0].decode[0]
+                .as_ref()
+                .expect("READs in the first interval")
+                .to_string();
+            // What a reader of the log has: the printed line.
+            let record = parse_line(&line)
+                .expect("the crate's line parses")
+                .expect("a KV line");
+            let reading = LineReading::new(&record, Duration::from_micros(logging.interval_us))
+                .expect("a line with averages");
+            // What only the simulator has: the READs with their start times.
+            let first: Vec<XferTelemetry> = sim
+                .transfers
+                .iter()
+                .map(|t| t.telemetry)
+                .filter(|t| t.end_time_us() < logging.interval_us)
+                .collect();
+            let wall = WallClock::of(&first);
+            LoadPoint {
+                rate,
+                transfers: reading.transfers,
+                logged_mib_s: reading.throughput_mib_s.value,
+                window_mib_s: reading.window_mib_s.value,
+                wall_mib_s: wall.throughput_mib_per_s().expect("READs in flight"),
+                concurrency: wall.concurrency().expect("READs in flight"),
+            }
+        })
+        .collect()
+}
+
+/// The line's Throughput, the interval's rate and the busy-time rate against load.
+fn simulated_throughput() -> Svg {
+    let points = load_points();
+    let capacity = load_capacity_mib_s();
+    let (left, right, top, bottom) = (78.0, 500.0, 84.0, 350.0);
+    let mut svg = Svg::card(750.0, 440.0, "Simulated throughput against load");
+    svg.text(
+        24.0,
+        34.0,
+        "More load: the line's Throughput falls as the engine moves more",
+        Font::sans(16.0).bold(),
+        Anchor::Start,
+    );
+    svg.text(
+        24.0,
+        56.0,
+        "Simulated decode instance at TP 2, first 10 s log line at each request rate",
+        Font::sans(12.0).fill(colour::MUTED),
+        Anchor::Start,
+    );
+
+    let step = nice_step(capacity * 1.05, 5.0);
+    let y_max = (capacity * 1.05 / step).ceil() * step;
+    let y = |mib_s: f64| bottom - (bottom - top) * mib_s / y_max;
+    let x = |i: usize| {
+        left + 26.0 + (right - left - 60.0) * i as f64 / (ARRIVAL_RATES.len() - 1) as f64
+    };
+
+    let ticks = (y_max / step).round() as usize;
+    for k in 0..=ticks {
+        let tick = k as f64 * step;
+        svg.line(
+            left,
+            y(tick),
+            right,
+            y(tick),
+            colour::RULE,
+            1.0,
+            if k == 0 { "" } else { "3 3" },
+        );
+        svg.text(
+            left - 8.0,
+            y(tick) + 4.0,
+            &format_mib_s(tick),
+            Font::sans(11.5).fill(colour::MUTED),
+            Anchor::End,
+        );
+    }
+    svg.line(left, bottom, right, bottom, colour::MUTED, 1.2, "");
+    svg.vertical_text(
+        24.0,
+        (top + bottom) / 2.0,
+        "MiB per second",
+        Font::sans(12.0).fill(colour::MUTED),
+    );
+    svg.line(left, y(capacity), right, y(capacity), "#6e7781", 1.4, "6 4");
+
+    for (i, point) in points.iter().enumerate() {
+        svg.line(x(i), bottom, x(i), bottom + 5.0, colour::MUTED, 1.2, "");
+        svg.text(
+            x(i),
+            bottom + 21.0,
+            &format!("{}/s", point.rate),
+            Font::sans(12.5).bold(),
+            Anchor::Middle,
+        );
+        svg.text(
+            x(i),
+            bottom + 37.0,
+            &format!("×{:.1}", point.concurrency),
+            Font::mono(11.0).fill(colour::MUTED),
+            Anchor::Middle,
+        );
+    }
+    svg.text(
+        (left + right) / 2.0,
+        bottom + 64.0,
+        "requests per second (×: mean READs in flight while busy)",
+        Font::sans(12.0).fill(colour::MUTED),
+        Anchor::Middle,
+    );
+
+    type Series = (&'static str, &'static str, fn(&LoadPoint) -> f64);
+    let series: [Series; 3] = [
+        ("#1a7f37", "", |p| p.wall_mib_s),
+        ("#0969da", "", |p| p.window_mib_s),
+        ("#cf222e", "", |p| p.logged_mib_s),
+    ];
+    for (stroke, dash, value) in &series {
+        let coords: Vec<(f64, f64)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (x(i), y(value(p))))
+            .collect();
+        svg.polyline(&coords, stroke, 2.4, dash);
+    }
+    for (i, point) in points.iter().enumerate() {
+        for (stroke, _, value) in &series {
+            svg.dot(x(i), y(value(point)), 4.5, stroke);
+        }
+        // Both labelled series above their points (the line's Throughput
+        // stays below the busy-time rate, and its labels clear the axis);
+        // the interval's rate goes unlabelled.
+        svg.text(
+            x(i),
+            y(point.wall_mib_s) - 10.0,
+            &format_mib_s(point.wall_mib_s),
+            Font::sans(11.0).bold().fill(series[0].0).halo(),
+            Anchor::Middle,
+        );
+        svg.text(
+            x(i),
+            y(point.logged_mib_s) - 10.0,
+            &format_mib_s(point.logged_mib_s),
+            Font::sans(11.0).bold().fill(series[2].0).halo(),
+            Anchor::Middle,
+        );
+    }
+
+    let lx = right + 22.0;
+    let heading = Font::sans(11.5).bold().fill(colour::MUTED);
+    let mut ly = top + 4.0;
+    /// A legend entry: label, stroke, dash pattern.
+    type Entry = (&'static str, &'static str, &'static str);
+    let legend: [(&str, &[Entry]); 2] = [
+        (
+            "from the log line",
+            &[
+                ("Throughput (MB/s)", "#cf222e", ""),
+                ("n × Avg MB / 10 s", "#0969da", ""),
+            ],
+        ),
+        (
+            "needs NIXL's start times",
+            &[
+                ("MiB / busy time", "#1a7f37", ""),
+                ("2 links × 25 GB/s", "#6e7781", "6 4"),
+            ],
+        ),
+    ];
+    for (group, members) in legend {
+        svg.text(lx, ly, group, heading, Anchor::Start);
+        for &(label, stroke, dash) in members {
+            ly += 24.0;
+            svg.line(lx, ly - 4.0, lx + 26.0, ly - 4.0, stroke, 2.4, dash);
+            if dash.is_empty() {
+                svg.dot(lx + 13.0, ly - 4.0, 3.5, stroke);
+            }
+            svg.text(lx + 34.0, ly, label, Font::sans(11.5), Anchor::Start);
+        }
+        ly += 34.0;
+    }
+    svg
+}
+
 /// Milliseconds as a chart label: up to three decimals, no trailing zeros.
 fn format_ms(ms: f64) -> String {
     let text = format!("{ms:.3}");
@@ -985,6 +1249,41 @@ mod tests {
         }
         assert_eq!(format_mib_s(23_841.9), "23\u{2009}842");
         assert_eq!(format_mib_s(868.8), "869");
+    }
+
+    #[test]
+    fn load_chart_comes_from_the_simulator_s_lines() {
+        let points = load_points();
+        let rates: Vec<f64> = points.iter().map(|p| p.rate).collect();
+        assert_eq!(rates, ARRIVAL_RATES);
+        let capacity = load_capacity_mib_s();
+        for pair in points.windows(2) {
+            // More load: more READs and more MiB per second of the interval.
+            assert!(pair[1].transfers > pair[0].transfers, "{pair:?}");
+            assert!(pair[1].window_mib_s > pair[0].window_mib_s, "{pair:?}");
+        }
+        for point in &points {
+            // The ordering explain's bounds rest on: the interval's rate and
+            // the line's Throughput are both at most the busy-time rate,
+            // which the links cap.
+            assert!(
+                point.window_mib_s <= point.wall_mib_s * (1.0 + 1e-9),
+                "{point:?}"
+            );
+            assert!(
+                point.logged_mib_s <= point.wall_mib_s * (1.0 + 1e-9),
+                "{point:?}"
+            );
+            assert!(point.wall_mib_s <= capacity, "{point:?}");
+            // Two ranks read every request: the READs overlap even at low load.
+            assert!(point.concurrency > 1.5, "{point:?}");
+        }
+        // Saturated, the line reports a small fraction of what moved.
+        let last = points.last().unwrap();
+        assert!(last.wall_mib_s > 0.9 * capacity, "{last:?}");
+        assert!(last.logged_mib_s < 0.05 * last.wall_mib_s, "{last:?}");
+        let svg = simulated_throughput().finish();
+        assert!(svg.contains(&format_mib_s(last.wall_mib_s)));
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! `nixl-kv-metrics explain`: each KV line in plain words, for a deployment.
+
+use std::ffi::OsString;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use nixl_kv_metrics::explain::Context;
+use nixl_kv_metrics::logs::{LogError, LogParser, parse_line};
+use nixl_kv_metrics::topology::Mode;
+use nixl_kv_metrics::views::DEFAULT_INTERVAL;
+
+use super::{Outcome, open_input};
+
+/// Explain KV lines in plain words, for a given deployment.
+///
+/// For each KV line: what each field means for the deployment, what follows
+/// from the fields (with the bounds vLLM's rounding leaves), and the caveats
+/// that apply.
+///
+/// The input is one `KV Transfer metrics:` line given as the argument (any
+/// argument containing `KV Transfer metrics:`), or a vLLM log FILE, or
+/// standard input (`-` or nothing): every KV line of it is explained.
+///
+/// Without TP flags the counts are explained in general terms; `--tp N`
+/// (both instances at TP N) or `--prefill-tp P --decode-tp D` turns
+/// rank-level transfers into requests. A malformed KV line is reported on
+/// stderr with its line number and skipped. No KV line at all, or input that
+/// cannot be read: exit status 2, nothing on stdout.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Tensor-parallel size of both instances.
+    #[arg(long, value_name = "N", conflicts_with_all = ["prefill_tp", "decode_tp"])]
+    tp: Option<u32>,
+    /// Tensor-parallel size of the prefill instance (with --decode-tp).
+    #[arg(long, value_name = "N", requires = "decode_tp")]
+    prefill_tp: Option<u32>,
+    /// Tensor-parallel size of the decode instance (with --prefill-tp).
+    #[arg(long, value_name = "N", requires = "prefill_tp")]
+    decode_tp: Option<u32>,
+    /// `pull`: decode READs (vLLM's default NixlConnector); `push`: prefill
+    /// WRITEs (NixlPushConnector).
+    #[arg(long, value_enum, default_value_t = ModeArg::Pull)]
+    mode: ModeArg,
+    /// The model uses multi-head latent attention (DeepSeek-V2/V3 and kin).
+    #[arg(long)]
+    mla: bool,
+    /// The logging interval, VLLM_LOG_STATS_INTERVAL, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL.as_secs_f64())]
+    interval: f64,
+    /// A KV line, or a vLLM log; `-` or nothing for standard input.
+    #[arg(value_name = "LINE|FILE")]
+    input: Option<OsString>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Pull,
+    Push,
+}
+
+/// Warnings shown one by one before they are only counted.
+const MAX_WARNINGS: u64 = 100;
+
+/// The explanation of every KV line of the input.
+pub fn run(args: Args) -> Outcome {
+    let context = context(&args)?;
+    let mut out = String::new();
+    let mut explain = |record: &_| {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&context.explain(record).to_string());
+    };
+    let input = args.input.unwrap_or_default();
+    let line = input.to_string_lossy();
+    if line.contains("KV Transfer metrics:") {
+        let record = parse_line(line.as_bytes())
+            .map_err(|e| format!("the line given: {e}"))?
+            .ok_or("the line given is not a KV line")?;
+        explain(&record);
+    } else {
+        let file = (!input.is_empty()).then(|| PathBuf::from(&input));
+        let (name, source) = open_input(file)?;
+        let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, source));
+        let (mut explained, mut skipped) = (0u64, 0u64);
+        for item in parser.by_ref() {
+            match item {
+                Ok(record) => {
+                    if record.unterminated {
+                        eprintln!(
+                            "nixl-kv-metrics: warning: {name}: line {}: the last line has no \
+                             line end; it may have been cut off while written",
+                            record.line
+                        );
+                    }
+                    explained += 1;
+                    explain(&record);
+                }
+                Err(LogError::Malformed(error)) => {
+                    skipped += 1;
+                    if skipped <= MAX_WARNINGS {
+                        eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
+                    }
+                }
+                Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}")),
+            }
+        }
+        if skipped > MAX_WARNINGS {
+            eprintln!(
+                "nixl-kv-metrics: warning: {name}: {skipped} malformed KV lines skipped \
+                 (the first {MAX_WARNINGS} are shown above)"
+            );
+        }
+        if explained == 0 {
+            return Err(if skipped == 0 {
+                format!(
+                    "{name}: no \"KV Transfer metrics:\" line in {} lines",
+                    parser.lines_read()
+                )
+            } else {
+                format!("{name}: no well-formed KV line ({skipped} malformed)")
+            });
+        }
+    }
+    if context.tp_sizes().is_none() {
+        out.push_str(
+            "\nhint: --tp N (both instances at TP N) or --prefill-tp P --decode-tp D turns\n\
+             transfers into requests; add --mla for an MLA model, --mode push for\n\
+             NixlPushConnector.\n",
+        );
+    }
+    Ok(out)
+}
+
+/// The deployment the flags describe.
+fn context(args: &Args) -> Result<Context, String> {
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(format!(
+            "--interval: {} is not a positive number of seconds",
+            args.interval
+        ));
+    }
+    let tp = match (args.tp, args.prefill_tp, args.decode_tp) {
+        (Some(tp), _, _) => Some((tp, tp)),
+        (None, Some(prefill), Some(decode)) => Some((prefill, decode)),
+        _ => None,
+    };
+    let context = match tp {
+        Some((prefill, decode)) => {
+            Context::hetero(prefill, decode).map_err(|e| format!("TP sizes: {e}"))?
+        }
+        None => Context::unknown(),
+    };
+    let mode = match args.mode {
+        ModeArg::Pull => Mode::Pull,
+        ModeArg::Push => Mode::Push,
+    };
+    Ok(context
+        .with_mode(mode)
+        .with_mla(args.mla)
+        .with_interval(Duration::from_secs_f64(args.interval)))
+}
