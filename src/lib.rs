@@ -21,6 +21,20 @@
 //! * [`pipeline`]: worker hand-off, output aggregator, interval logger, and
 //!   data-parallel engines; [`input`]: the JSON documents the CLI reads.
 //!
+//! Beyond what vLLM prints:
+//!
+//! * [`topology`]: who transfers what in a prefill/decode deployment (TP, PP,
+//!   DP, pull and push, heterogeneous TP, MLA), bytes and descriptors per
+//!   transfer from model geometry; [`simulation`]: a seeded simulator of such
+//!   a deployment whose telemetry runs through the real [`pipeline`];
+//! * [`wallclock`]: bandwidth over the union of transfer intervals and
+//!   concurrency, per rank and per request;
+//! * [`logs`]: reading vLLM log files; [`views`]: what a line, or a run of
+//!   lines, implies, with the bounds rounding leaves; [`explain`]: a line read
+//!   for a given deployment;
+//! * [`prometheus`]: vLLM's NIXL Prometheus metrics and their exposition,
+//!   `histogram_quantile` and `rate`, and PromQL recipes proven by promtool.
+//!
 //! ```
 //! use nixl_kv_metrics::release::Release;
 //! use nixl_kv_metrics::stats::NixlKvConnectorStats;
