@@ -72,11 +72,21 @@ impl fmt::Display for Repr {
         // where `{:e}` may round an exact tie up (1e13 + 0.0625 must print
         // …0.062, not …0.063). Fixed precision formatting is exact and
         // rounds ties to even, so print that many digits with it.
+        //
+        // Near a power of two the values that read back to `x` lie unevenly
+        // around it, and the nearest decimal of that length may not read
+        // back (2^710 is …535e213 in Python; the nearest 16 digits, …534,
+        // is a different float): then the shortest form's digits stand.
         let shortest = format!("{x:e}");
         let significant = shortest
             .split_once('e')
             .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
-        let scientific = format!("{x:.*e}", significant - 1);
+        let nearest = format!("{x:.*e}", significant - 1);
+        let scientific = if nearest.parse::<f64>() == Ok(x) {
+            nearest
+        } else {
+            shortest
+        };
         let (mantissa, exponent) = scientific
             .split_once('e')
             .expect("LowerExp always writes an exponent");
@@ -134,6 +144,9 @@ mod tests {
         // An exact tie between two 17-digit decimals: Python rounds to even.
         assert_eq!(Repr(1e13 + 0.0625).to_string(), "10000000000000.062");
         assert_eq!(Repr(1e13 + 0.1875).to_string(), "10000000000000.188");
+        // A power of two whose nearest 16-digit decimal is another float.
+        assert_eq!(Repr(2f64.powi(710)).to_string(), "5.386379163185535e+213");
+        assert_eq!(Repr(2f64.powi(-24)).to_string(), "5.960464477539063e-08");
     }
 
     #[test]

@@ -839,3 +839,24 @@ fn cli_summarize() {
 fn the_default_interval_is_vllms() {
     assert_eq!(DEFAULT_INTERVAL, Duration::from_secs(10));
 }
+
+/// 0.11.0's pooled counter is a Python int and can print past 2^64 − 1
+/// (found by fuzzing): the line the crate prints must read back.
+#[test]
+fn counter_beyond_64_bits_reads_back() {
+    use nixl_kv_metrics::input::Interval;
+    use nixl_kv_metrics::release::Family;
+    let text =
+        br#"[{"num_successful_transfers": 18446744073709551615}, {"num_successful_transfers": 1}]"#;
+    let line = Interval::from_json(Family::F1, text)
+        .unwrap()
+        .log(Family::F1)
+        .unwrap();
+    let record = nixl_kv_metrics::logs::parse_line(&line.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.get(nixl_kv_metrics::field::Field::NumSuccessfulTransfersCounter),
+        Some(nixl_kv_metrics::reduce::Value::Int(1 << 64))
+    );
+}

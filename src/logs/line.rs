@@ -294,7 +294,7 @@ fn python_number(text: &[u8]) -> Option<Value> {
         _ => {}
     }
     if let Some(int) = digits_value(text) {
-        return Some(Value::Int(int.into()));
+        return Some(Value::Int(int));
     }
     let body = text.strip_prefix(b"-").unwrap_or(text);
     let digits = |t: &[u8]| t.iter().take_while(|b| b.is_ascii_digit()).count();

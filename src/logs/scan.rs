@@ -58,15 +58,16 @@ pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The number written by the ASCII digits `text` (at least one, nothing
-/// else), if it fits a `u64`.
-pub(super) fn digits_value(text: &[u8]) -> Option<u64> {
+/// else), if it fits a `u128`: printed counts are Python ints, and 0.11.0's
+/// pooled counter can pass 2⁶⁴.
+pub(super) fn digits_value(text: &[u8]) -> Option<u128> {
     if text.is_empty() {
         return None;
     }
-    text.iter().try_fold(0u64, |acc, &b| {
+    text.iter().try_fold(0u128, |acc, &b| {
         let digit = b.wrapping_sub(b'0');
         (digit <= 9).then_some(())?;
-        acc.checked_mul(10)?.checked_add(u64::from(digit))
+        acc.checked_mul(10)?.checked_add(u128::from(digit))
     })
 }
 
@@ -107,8 +108,15 @@ mod tests {
     #[test]
     fn digits() {
         assert_eq!(digits_value(b"000"), Some(0));
-        assert_eq!(digits_value(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(digits_value(b"18446744073709551616"), None);
+        assert_eq!(digits_value(b"18446744073709551616"), Some(1 << 64));
+        assert_eq!(
+            digits_value(b"340282366920938463463374607431768211455"),
+            Some(u128::MAX)
+        );
+        assert_eq!(
+            digits_value(b"340282366920938463463374607431768211456"),
+            None
+        );
         assert_eq!(digits_value(b""), None);
         assert_eq!(digits_value(b"1a"), None);
     }
