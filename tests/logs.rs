@@ -852,7 +852,7 @@ fn counter_beyond_64_bits_reads_back() {
         .unwrap()
         .log(Family::F1)
         .unwrap();
-    let record = nixl_kv_metrics::logs::parse_line(&line.to_string())
+    let record = nixl_kv_metrics::logs::parse_line(line.to_string())
         .unwrap()
         .unwrap();
     assert_eq!(
