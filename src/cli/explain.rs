@@ -1,17 +1,16 @@
 //! `nixl-kv-metrics explain`: each KV line in plain words, for a deployment.
 
 use std::ffi::OsString;
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::explain::Context;
-use nixl_kv_metrics::logs::{LogError, LogParser, parse_line};
+use nixl_kv_metrics::logs::parse_line;
 use nixl_kv_metrics::topology::Mode;
 use nixl_kv_metrics::views::DEFAULT_INTERVAL;
 
-use super::{Outcome, open_input};
+use super::{Outcome, read_log};
 
 /// Explain KV lines in plain words, for a given deployment.
 ///
@@ -60,9 +59,6 @@ enum ModeArg {
     Push,
 }
 
-/// Warnings shown one by one before they are only counted.
-const MAX_WARNINGS: u64 = 100;
-
 /// The explanation of every KV line of the input.
 pub fn run(args: Args) -> Outcome {
     let context = context(&args)?;
@@ -82,45 +78,18 @@ pub fn run(args: Args) -> Outcome {
         explain(&record);
     } else {
         let file = (!input.is_empty()).then(|| PathBuf::from(&input));
-        let (name, source) = open_input(file)?;
-        let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, source));
-        let (mut explained, mut skipped) = (0u64, 0u64);
-        for item in parser.by_ref() {
-            match item {
-                Ok(record) => {
-                    if record.unterminated {
-                        eprintln!(
-                            "nixl-kv-metrics: warning: {name}: line {}: the last line has no \
-                             line end; it may have been cut off while written",
-                            record.line
-                        );
-                    }
-                    explained += 1;
-                    explain(&record);
-                }
-                Err(LogError::Malformed(error)) => {
-                    skipped += 1;
-                    if skipped <= MAX_WARNINGS {
-                        eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
-                    }
-                }
-                Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}")),
-            }
-        }
-        if skipped > MAX_WARNINGS {
-            eprintln!(
-                "nixl-kv-metrics: warning: {name}: {skipped} malformed KV lines skipped \
-                 (the first {MAX_WARNINGS} are shown above)"
-            );
-        }
-        if explained == 0 {
-            return Err(if skipped == 0 {
+        let read = read_log(file, explain)?;
+        if read.records == 0 {
+            return Err(if read.skipped == 0 {
                 format!(
-                    "{name}: no \"KV Transfer metrics:\" line in {} lines",
-                    parser.lines_read()
+                    "{}: no \"KV Transfer metrics:\" line in {} lines",
+                    read.name, read.lines
                 )
             } else {
-                format!("{name}: no well-formed KV line ({skipped} malformed)")
+                format!(
+                    "{}: no well-formed KV line ({} malformed)",
+                    read.name, read.skipped
+                )
             });
         }
     }

@@ -8,10 +8,11 @@ pub mod reduce;
 pub mod summarize;
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use nixl_kv_metrics::logs::{KvRecord, LogError, LogParser};
 use nixl_kv_metrics::release::{Family, Release};
 
 /// What a subcommand prints on success, or the message of its failure.
@@ -67,4 +68,62 @@ fn write_stdout(output: &str) -> Result<(), String> {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write output: {e}")),
         _ => Ok(()),
     }
+}
+
+/// Warnings shown one by one before they are only counted.
+const MAX_WARNINGS: u64 = 100;
+
+/// What reading a log found.
+pub struct LogRead {
+    /// The input's name, for messages.
+    pub name: String,
+    /// Well-formed KV lines, each given to the caller.
+    pub records: u64,
+    /// Malformed KV lines, reported on stderr and skipped.
+    pub skipped: u64,
+    /// Lines read in all.
+    pub lines: u64,
+}
+
+/// Reads the log in FILE (or stdin), giving each KV line to `each`;
+/// malformed lines are reported on stderr and skipped, and a last line
+/// without a line end is flagged. An I/O error stops the reading.
+pub fn read_log(file: Option<PathBuf>, mut each: impl FnMut(&KvRecord)) -> Result<LogRead, String> {
+    let (name, source) = open_input(file)?;
+    let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, source));
+    let (mut records, mut skipped) = (0u64, 0u64);
+    for item in parser.by_ref() {
+        match item {
+            Ok(record) => {
+                if record.unterminated {
+                    eprintln!(
+                        "nixl-kv-metrics: warning: {name}: line {}: the last line has no line end; \
+                         it may have been cut off while written",
+                        record.line
+                    );
+                }
+                records += 1;
+                each(&record);
+            }
+            Err(LogError::Malformed(error)) => {
+                skipped += 1;
+                if skipped <= MAX_WARNINGS {
+                    eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
+                }
+            }
+            Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}")),
+        }
+    }
+    if skipped > MAX_WARNINGS {
+        eprintln!(
+            "nixl-kv-metrics: warning: {name}: {skipped} malformed KV lines skipped \
+             (the first {MAX_WARNINGS} are shown above)"
+        );
+    }
+    Ok(LogRead {
+        name,
+        records,
+        skipped,
+        lines: parser.lines_read(),
+    })
 }

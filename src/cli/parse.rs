@@ -1,16 +1,15 @@
 //! `nixl-kv-metrics parse`: every KV line of a vLLM log, as records.
 
 use std::fmt::Write as _;
-use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::field::Field;
-use nixl_kv_metrics::logs::{Engine, KvRecord, LogError, LogParser};
+use nixl_kv_metrics::logs::{Engine, KvRecord};
 use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::reduce::Value;
 
-use super::{Outcome, open_input};
+use super::{LogRead, Outcome, read_log};
 
 /// Print every `KV Transfer metrics:` line of a vLLM log as a record.
 ///
@@ -54,61 +53,23 @@ pub fn run(args: Args) -> Outcome {
     if let Format::Csv = args.format {
         out.push_str(&csv_header());
     }
-    read_log(args.file, |record| match args.format {
+    let read = read_log(args.file, |record| match args.format {
         Format::Json => json_record(&mut out, record),
         Format::Csv => csv_row(&mut out, record),
     })?;
+    note_if_empty(&read);
     Ok(out)
 }
 
-/// Warnings shown one by one before they are only counted.
-const MAX_WARNINGS: u64 = 100;
-
-/// Reads the log in FILE (or stdin), giving each KV line to `each`;
-/// malformed lines are reported on stderr and skipped. Returns the name of
-/// the input, or the message of an error that stopped the reading.
-pub(super) fn read_log(
-    file: Option<PathBuf>,
-    mut each: impl FnMut(&KvRecord),
-) -> Result<String, String> {
-    let (name, source) = open_input(file)?;
-    let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, source));
-    let (mut records, mut skipped) = (0u64, 0u64);
-    for item in parser.by_ref() {
-        match item {
-            Ok(record) => {
-                if record.unterminated {
-                    eprintln!(
-                        "nixl-kv-metrics: warning: {name}: line {}: the last line has no line end; \
-                         it may have been cut off while written",
-                        record.line
-                    );
-                }
-                records += 1;
-                each(&record);
-            }
-            Err(LogError::Malformed(error)) => {
-                skipped += 1;
-                if skipped <= MAX_WARNINGS {
-                    eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
-                }
-            }
-            Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}")),
-        }
-    }
-    if skipped > MAX_WARNINGS {
+/// A note on stderr when the log has no KV line at all (not an error: an
+/// idle server logs none).
+pub(super) fn note_if_empty(read: &LogRead) {
+    if read.records == 0 && read.skipped == 0 {
         eprintln!(
-            "nixl-kv-metrics: warning: {name}: {skipped} malformed KV lines skipped \
-             (the first {MAX_WARNINGS} are shown above)"
+            "nixl-kv-metrics: note: {}: no \"KV Transfer metrics:\" line in {} lines",
+            read.name, read.lines
         );
     }
-    if records == 0 && skipped == 0 {
-        eprintln!(
-            "nixl-kv-metrics: note: {name}: no \"KV Transfer metrics:\" line in {} lines",
-            parser.lines_read()
-        );
-    }
-    Ok(name)
 }
 
 /// A JSON string.

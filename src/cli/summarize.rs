@@ -10,7 +10,8 @@ use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::views::{Bounded, DEFAULT_INTERVAL, P90Bounds, Run, Totals};
 
 use super::Outcome;
-use super::parse::read_log;
+use super::parse::note_if_empty;
+use super::read_log;
 
 /// Summarize a vLLM log's KV lines: per engine and overall.
 ///
@@ -48,7 +49,9 @@ pub fn run(args: Args) -> Outcome {
     }
     let interval = Duration::from_secs_f64(args.interval);
     let mut run = Run::new(interval);
-    let name = read_log(args.file, |record| run.add(record))?;
+    let read = read_log(args.file, |record| run.add(record))?;
+    note_if_empty(&read);
+    let name = read.name;
     Ok(match args.format {
         Format::Text => text(&name, &run),
         Format::Json => json(&name, &run),
