@@ -1,0 +1,70 @@
+//! Arbitrary bytes as a stats document, for every release family.
+//!
+//! Must not panic: `Interval::from_json`, and when it accepts the input,
+//! `log()`, the summary's `Display` and `to_json()`.
+//!
+//! Also checked:
+//! * reading the same bytes through a reader that hands them over a few at a
+//!   time (so every token can straddle two reads of the lexer's buffer) gives
+//!   the same interval, or the same error at the same line and column;
+//! * `to_json()` is JSON (non-finite values are quoted strings);
+//! * the `Display` is `KV Transfer metrics: ` and the fields.
+#![no_main]
+
+use std::io::Read;
+
+use libfuzzer_sys::fuzz_target;
+use nixl_kv_metrics::input::Interval;
+use nixl_kv_metrics::release::Family;
+
+/// Hands over at most 1, 2, … 7 bytes per `read`, cycling.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 7 + 1;
+        let n = self.step.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    for family in Family::ALL {
+        let whole = Interval::from_json(family, data);
+        let trickled = Interval::from_reader(
+            family,
+            Trickle {
+                bytes: data,
+                step: 0,
+            },
+        );
+        // Debug, not ==: a NaN would make equal intervals differ.
+        assert_eq!(
+            format!("{whole:?}"),
+            format!("{trickled:?}"),
+            "{family:?}: from_json and a trickling from_reader disagree"
+        );
+        match whole {
+            Ok(interval) => {
+                if let Some(summary) = interval.log(family) {
+                    let line = summary.to_string();
+                    assert!(line.starts_with("KV Transfer metrics: "), "{line}");
+                    let json = summary.to_json();
+                    if let Err(error) = serde_json::from_str::<serde_json::Value>(&json) {
+                        panic!("{family:?}: to_json() is not JSON ({error}): {json}");
+                    }
+                }
+            }
+            Err(error) => {
+                // The message and position must be printable.
+                let _ = error.to_string();
+                let _ = (error.line(), error.column());
+            }
+        }
+    }
+});
