@@ -418,6 +418,90 @@ fn tp_points() -> Vec<TpPoint> {
         .collect()
 }
 
+/// A chart's title and subtitle, at the top of its card.
+fn header(svg: &mut Svg, title: &str, subtitle: &str) {
+    svg.text(24.0, 34.0, title, Font::sans(16.0).bold(), Anchor::Start);
+    svg.text(
+        24.0,
+        56.0,
+        subtitle,
+        Font::sans(12.0).fill(colour::MUTED),
+        Anchor::Start,
+    );
+}
+
+/// A chart's plot area, with a y scale from 0 to a "nice" maximum at or
+/// above `max`.
+struct Plot {
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    step: f64,
+    y_max: f64,
+}
+
+impl Plot {
+    fn new((left, right, top, bottom): (f64, f64, f64, f64), max: f64) -> Plot {
+        let step = nice_step(max, 5.0);
+        let y_max = (max / step).ceil() * step;
+        Plot {
+            left,
+            right,
+            top,
+            bottom,
+            step,
+            y_max,
+        }
+    }
+
+    /// The y coordinate of `value`.
+    fn y(&self, value: f64) -> f64 {
+        self.bottom - (self.bottom - self.top) * value / self.y_max
+    }
+
+    /// Grid lines with their labels, the x axis line, and the y axis title
+    /// (drawn vertically at `title_x`).
+    fn y_axis(&self, svg: &mut Svg, format: impl Fn(f64) -> String, title: &str, title_x: f64) {
+        let ticks = (self.y_max / self.step).round() as usize;
+        for k in 0..=ticks {
+            let tick = k as f64 * self.step;
+            let dash = if k == 0 { "" } else { "3 3" };
+            svg.line(
+                self.left,
+                self.y(tick),
+                self.right,
+                self.y(tick),
+                colour::RULE,
+                1.0,
+                dash,
+            );
+            svg.text(
+                self.left - 8.0,
+                self.y(tick) + 4.0,
+                &format(tick),
+                Font::sans(11.5).fill(colour::MUTED),
+                Anchor::End,
+            );
+        }
+        svg.line(
+            self.left,
+            self.bottom,
+            self.right,
+            self.bottom,
+            colour::MUTED,
+            1.2,
+            "",
+        );
+        svg.vertical_text(
+            title_x,
+            (self.top + self.bottom) / 2.0,
+            title,
+            Font::sans(12.0).fill(colour::MUTED),
+        );
+    }
+}
+
 /// A "nice" tick step for an axis from 0 to `max` with about `ticks` ticks.
 fn nice_step(max: f64, ticks: f64) -> f64 {
     let raw = max / ticks;
@@ -434,58 +518,22 @@ fn p90_vs_tp() -> Svg {
     let points = tp_points();
     let (left, right, top, bottom) = (64.0, 500.0, 84.0, 350.0);
     let mut svg = Svg::card(750.0, 440.0, "Avg and P90 xfer time against TP");
-    svg.text(
-        24.0,
-        34.0,
+    header(
+        &mut svg,
         "The line's xfer times are per READ, not per request",
-        Font::sans(16.0).bold(),
-        Anchor::Start,
-    );
-    svg.text(
-        24.0,
-        56.0,
         "16 requests (3–60 MiB of KV each) read by a decode instance at growing TP",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Start,
     );
 
     let max = points
         .iter()
         .map(|p| p.p90_ms.max(p.request_ms))
         .fold(0.0, f64::max);
-    let step = nice_step(max * 1.08, 5.0);
-    let y_max = (max * 1.08 / step).ceil() * step;
-    let y = |ms: f64| bottom - (bottom - top) * ms / y_max;
+    let plot = Plot::new((left, right, top, bottom), max * 1.08);
+    let y = |ms: f64| plot.y(ms);
     let x = |i: usize| left + 30.0 + (right - left - 70.0) * i as f64 / (TPS.len() - 1) as f64;
 
     // Grid and y axis.
-    let ticks = (y_max / step).round() as usize;
-    for k in 0..=ticks {
-        let tick = k as f64 * step;
-        svg.line(
-            left,
-            y(tick),
-            right,
-            y(tick),
-            colour::RULE,
-            1.0,
-            if k == 0 { "" } else { "3 3" },
-        );
-        svg.text(
-            left - 8.0,
-            y(tick) + 4.0,
-            &format_ms(tick),
-            Font::sans(11.5).fill(colour::MUTED),
-            Anchor::End,
-        );
-    }
-    svg.line(left, bottom, right, bottom, colour::MUTED, 1.2, "");
-    svg.vertical_text(
-        26.0,
-        (top + bottom) / 2.0,
-        "milliseconds",
-        Font::sans(12.0).fill(colour::MUTED),
-    );
+    plot.y_axis(&mut svg, format_ms, "milliseconds", 26.0);
 
     // x axis: TP, and the number of transfers the line counts there.
     for (i, point) in points.iter().enumerate() {
@@ -702,54 +750,18 @@ fn throughput_vs_concurrency() -> Svg {
     let link_mib_s = SHARED_LINK.bytes_per_s / MIB;
     let (left, right, top, bottom) = (78.0, 500.0, 84.0, 350.0);
     let mut svg = Svg::card(750.0, 440.0, "Throughput against transfers in flight");
-    svg.text(
-        24.0,
-        34.0,
+    header(
+        &mut svg,
         "Overlapping transfers make the line's Throughput fall",
-        Font::sans(16.0).bold(),
-        Anchor::Start,
-    );
-    svg.text(
-        24.0,
-        56.0,
         "READs of 8 MiB posted back to back on one 25 GB/s link: what the line says, what moved",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Start,
     );
 
-    let step = nice_step(link_mib_s * 1.05, 5.0);
-    let y_max = (link_mib_s * 1.05 / step).ceil() * step;
-    let y = |mib_s: f64| bottom - (bottom - top) * mib_s / y_max;
+    let plot = Plot::new((left, right, top, bottom), link_mib_s * 1.05);
+    let y = |mib_s: f64| plot.y(mib_s);
     let x =
         |i: usize| left + 26.0 + (right - left - 60.0) * i as f64 / (IN_FLIGHT.len() - 1) as f64;
 
-    let ticks = (y_max / step).round() as usize;
-    for k in 0..=ticks {
-        let tick = k as f64 * step;
-        svg.line(
-            left,
-            y(tick),
-            right,
-            y(tick),
-            colour::RULE,
-            1.0,
-            if k == 0 { "" } else { "3 3" },
-        );
-        svg.text(
-            left - 8.0,
-            y(tick) + 4.0,
-            &format_mib_s(tick),
-            Font::sans(11.5).fill(colour::MUTED),
-            Anchor::End,
-        );
-    }
-    svg.line(left, bottom, right, bottom, colour::MUTED, 1.2, "");
-    svg.vertical_text(
-        24.0,
-        (top + bottom) / 2.0,
-        "MiB per second",
-        Font::sans(12.0).fill(colour::MUTED),
-    );
+    plot.y_axis(&mut svg, format_mib_s, "MiB per second", 24.0);
     // The link's bandwidth, which no view can exceed.
     svg.line(
         left,
@@ -979,55 +991,19 @@ fn simulated_throughput() -> Svg {
     let capacity = load_capacity_mib_s();
     let (left, right, top, bottom) = (78.0, 500.0, 84.0, 350.0);
     let mut svg = Svg::card(750.0, 440.0, "Simulated throughput against load");
-    svg.text(
-        24.0,
-        34.0,
+    header(
+        &mut svg,
         "More load: the line's Throughput falls as the engine moves more",
-        Font::sans(16.0).bold(),
-        Anchor::Start,
-    );
-    svg.text(
-        24.0,
-        56.0,
         "Simulated decode instance at TP 2, first 10 s log line at each request rate",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Start,
     );
 
-    let step = nice_step(capacity * 1.05, 5.0);
-    let y_max = (capacity * 1.05 / step).ceil() * step;
-    let y = |mib_s: f64| bottom - (bottom - top) * mib_s / y_max;
+    let plot = Plot::new((left, right, top, bottom), capacity * 1.05);
+    let y = |mib_s: f64| plot.y(mib_s);
     let x = |i: usize| {
         left + 26.0 + (right - left - 60.0) * i as f64 / (ARRIVAL_RATES.len() - 1) as f64
     };
 
-    let ticks = (y_max / step).round() as usize;
-    for k in 0..=ticks {
-        let tick = k as f64 * step;
-        svg.line(
-            left,
-            y(tick),
-            right,
-            y(tick),
-            colour::RULE,
-            1.0,
-            if k == 0 { "" } else { "3 3" },
-        );
-        svg.text(
-            left - 8.0,
-            y(tick) + 4.0,
-            &format_mib_s(tick),
-            Font::sans(11.5).fill(colour::MUTED),
-            Anchor::End,
-        );
-    }
-    svg.line(left, bottom, right, bottom, colour::MUTED, 1.2, "");
-    svg.vertical_text(
-        24.0,
-        (top + bottom) / 2.0,
-        "MiB per second",
-        Font::sans(12.0).fill(colour::MUTED),
-    );
+    plot.y_axis(&mut svg, format_mib_s, "MiB per second", 24.0);
     svg.line(left, y(capacity), right, y(capacity), "#6e7781", 1.4, "6 4");
 
     for (i, point) in points.iter().enumerate() {
