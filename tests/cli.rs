@@ -6,7 +6,8 @@
 //! of any kind gives exit status 2, nothing on stdout and exactly one line on
 //! stderr naming what is wrong and where. Nothing makes it panic.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -17,26 +18,7 @@ use proptest::prelude::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nixl-kv-metrics");
 
-/// Runs the binary with `args`, feeding `stdin` (written from another
-/// thread, so that a large input cannot deadlock against the output).
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut pipe = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        // The binary may stop reading at the first error: a broken pipe is fine.
-        let _ = pipe.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("the binary runs");
-    writer.join().expect("the writer thread ends");
-    output
-}
+use common::run;
 
 fn reduce(args: &[&str], stdin: &str) -> Output {
     let mut all = vec!["reduce"];

@@ -9,16 +9,15 @@
 //! on stderr, skipped. No KV line, or input that cannot be read or flags that
 //! make no sense: exit status 2, nothing on stdout, one line on stderr.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use nixl_kv_metrics::explain::{Context, Topic};
 use nixl_kv_metrics::logs::{Engine, LogParser, parse_line};
 use nixl_kv_metrics::topology::Mode;
-
-const BIN: &str = env!("CARGO_BIN_EXE_nixl-kv-metrics");
 
 /// The line of vLLM issue #41230.
 const LINE: &str = "KV Transfer metrics: Num successful transfers=4, Avg xfer time (ms)=1.381, \
@@ -43,22 +42,10 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Runs `explain` with `args`, feeding `stdin`.
 fn explain(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("explain")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut pipe = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("the binary runs");
-    writer.join().expect("the writer thread ends");
-    output
+    let all: Vec<&str> = std::iter::once("explain")
+        .chain(args.iter().copied())
+        .collect();
+    common::run(&all, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -5,9 +5,9 @@
 //! there, around KV lines that real vLLM releases printed (the golden
 //! fixtures of `tests/golden`).
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use nixl_kv_metrics::field::Field;
@@ -21,8 +21,6 @@ use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, LineReading, Run};
 use proptest::collection::vec;
 use proptest::prelude::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_nixl-kv-metrics");
 
 /// The line of vLLM issue #41230 (facts.md section 6).
 const ISSUE_LINE: &str = "KV Transfer metrics: Num successful transfers=4, Avg xfer time (ms)=1.381, \
@@ -663,24 +661,7 @@ fn an_all_zero_eight_field_line_is_f4() {
     assert_eq!(record.families().releases(), "0.15.0 – 0.30.x");
 }
 
-/// Runs the binary with `args`, feeding `stdin`.
-fn run_cli(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut pipe = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("the binary runs");
-    writer.join().unwrap();
-    output
-}
+use common::run as run_cli;
 
 fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).expect("UTF-8 output")
