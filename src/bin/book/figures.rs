@@ -500,6 +500,49 @@ impl Plot {
             Font::sans(12.0).fill(colour::MUTED),
         );
     }
+
+    /// A tick at `x(i)` for each point, labelled with its value and, in a
+    /// second line, a note (`labels[i]`), and the axis title below them.
+    fn x_axis(
+        &self,
+        svg: &mut Svg,
+        x: impl Fn(usize) -> f64,
+        labels: &[(String, String)],
+        title: &str,
+    ) {
+        for (i, (value, note)) in labels.iter().enumerate() {
+            svg.line(
+                x(i),
+                self.bottom,
+                x(i),
+                self.bottom + 5.0,
+                colour::MUTED,
+                1.2,
+                "",
+            );
+            svg.text(
+                x(i),
+                self.bottom + 21.0,
+                value,
+                Font::sans(12.5).bold(),
+                Anchor::Middle,
+            );
+            svg.text(
+                x(i),
+                self.bottom + 37.0,
+                note,
+                Font::mono(11.0).fill(colour::MUTED),
+                Anchor::Middle,
+            );
+        }
+        svg.text(
+            (self.left + self.right) / 2.0,
+            self.bottom + 64.0,
+            title,
+            Font::sans(12.0).fill(colour::MUTED),
+            Anchor::Middle,
+        );
+    }
 }
 
 /// A "nice" tick step for an axis from 0 to `max` with about `ticks` ticks.
@@ -536,29 +579,20 @@ fn p90_vs_tp() -> Svg {
     plot.y_axis(&mut svg, format_ms, "milliseconds", 26.0);
 
     // x axis: TP, and the number of transfers the line counts there.
-    for (i, point) in points.iter().enumerate() {
-        svg.line(x(i), bottom, x(i), bottom + 5.0, colour::MUTED, 1.2, "");
-        svg.text(
-            x(i),
-            bottom + 21.0,
-            &format!("TP = {}", point.tp),
-            Font::sans(12.5).bold(),
-            Anchor::Middle,
-        );
-        svg.text(
-            x(i),
-            bottom + 37.0,
-            &format!("n = {}", point.transfers),
-            Font::mono(11.0).fill(colour::MUTED),
-            Anchor::Middle,
-        );
-    }
-    svg.text(
-        (left + right) / 2.0,
-        bottom + 64.0,
+    let labels: Vec<(String, String)> = points
+        .iter()
+        .map(|point| {
+            (
+                format!("TP = {}", point.tp),
+                format!("n = {}", point.transfers),
+            )
+        })
+        .collect();
+    plot.x_axis(
+        &mut svg,
+        x,
+        &labels,
         "decode TP (n: Num successful transfers on the line)",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Middle,
     );
 
     // Series, the one not on the line first, so the line's own are on top.
@@ -773,29 +807,20 @@ fn throughput_vs_concurrency() -> Svg {
         "6 4",
     );
 
-    for (i, point) in points.iter().enumerate() {
-        svg.line(x(i), bottom, x(i), bottom + 5.0, colour::MUTED, 1.2, "");
-        svg.text(
-            x(i),
-            bottom + 21.0,
-            &point.reads.to_string(),
-            Font::sans(12.5).bold(),
-            Anchor::Middle,
-        );
-        svg.text(
-            x(i),
-            bottom + 37.0,
-            &format!("×{:.1}", point.concurrency),
-            Font::mono(11.0).fill(colour::MUTED),
-            Anchor::Middle,
-        );
-    }
-    svg.text(
-        (left + right) / 2.0,
-        bottom + 64.0,
+    let labels: Vec<(String, String)> = points
+        .iter()
+        .map(|point| {
+            (
+                point.reads.to_string(),
+                format!("×{:.1}", point.concurrency),
+            )
+        })
+        .collect();
+    plot.x_axis(
+        &mut svg,
+        x,
+        &labels,
         "READs posted (×: mean number in flight, Σxfer / busy time)",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Middle,
     );
 
     type Series = (&'static str, &'static str, fn(&OverlapPoint) -> f64);
@@ -1006,29 +1031,20 @@ fn simulated_throughput() -> Svg {
     plot.y_axis(&mut svg, format_mib_s, "MiB per second", 24.0);
     svg.line(left, y(capacity), right, y(capacity), "#6e7781", 1.4, "6 4");
 
-    for (i, point) in points.iter().enumerate() {
-        svg.line(x(i), bottom, x(i), bottom + 5.0, colour::MUTED, 1.2, "");
-        svg.text(
-            x(i),
-            bottom + 21.0,
-            &format!("{}/s", point.rate),
-            Font::sans(12.5).bold(),
-            Anchor::Middle,
-        );
-        svg.text(
-            x(i),
-            bottom + 37.0,
-            &format!("×{:.1}", point.concurrency),
-            Font::mono(11.0).fill(colour::MUTED),
-            Anchor::Middle,
-        );
-    }
-    svg.text(
-        (left + right) / 2.0,
-        bottom + 64.0,
+    let labels: Vec<(String, String)> = points
+        .iter()
+        .map(|point| {
+            (
+                format!("{}/s", point.rate),
+                format!("×{:.1}", point.concurrency),
+            )
+        })
+        .collect();
+    plot.x_axis(
+        &mut svg,
+        x,
+        &labels,
         "requests per second (×: mean READs in flight while busy)",
-        Font::sans(12.0).fill(colour::MUTED),
-        Anchor::Middle,
     );
 
     type Series = (&'static str, &'static str, fn(&LoadPoint) -> f64);
