@@ -8,11 +8,13 @@
 //! prometheus_client versions that produced it. Only the values of the
 //! `_created` gauges (wall-clock times of the fixture run) are not compared.
 
+mod common;
+
 use std::path::Path;
 
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
-use nixl_kv_metrics::release::{Family, Release};
+use nixl_kv_metrics::release::Family;
 use serde_json::Value;
 
 /// The exposition with every `_created` sample's value replaced by a marker.
@@ -32,78 +34,49 @@ fn normalise_created(text: &str) -> String {
 
 /// Checks every case of one release's fixture file; returns how many there were.
 fn check_release(family: Family) -> usize {
-    let release = family.golden_release();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/prometheus")
-        .join(format!("vllm-{release}.jsonl"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (regenerate with scripts/golden_prometheus.py)",
-            path.display()
-        )
-    });
-    let mut failures = Vec::new();
-    let mut count = 0;
-    for (number, line) in text.lines().enumerate() {
-        let case: Value = serde_json::from_str(line).expect("a fixture line is JSON");
-        let name = case["name"].as_str().expect("a case has a name");
-        let produced_by: Release = case["vllm"].as_str().unwrap().parse().unwrap();
-        assert_eq!(
-            produced_by.family(),
-            Ok(family),
-            "{name}: fixture from another family"
-        );
-        assert!(
-            case["prometheus_client"].as_str().is_some(),
-            "{name}: no prometheus_client version"
-        );
-        let engines = case["engines"].as_array().expect("engines");
-        let model_name = case["model_name"].as_str().expect("a model name");
-        let indexes = engines
-            .iter()
-            .map(|e| e["engine"].as_u64().unwrap() as usize);
-        let mut metrics = NixlPromMetrics::new(family, model_name, indexes)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        for engine in engines {
-            let input = engine["input"].to_string();
-            let interval = Interval::from_json(family, input.as_bytes())
-                .unwrap_or_else(|e| panic!("{name}: input refused: {e}"));
-            metrics
-                .observe_interval(engine["engine"].as_u64().unwrap() as usize, interval)
+    common::check_golden(
+        "golden/prometheus",
+        "golden_prometheus.py",
+        family,
+        |name, case| {
+            assert!(
+                case["prometheus_client"].as_str().is_some(),
+                "{name}: no prometheus_client version"
+            );
+            let engines = case["engines"].as_array().expect("engines");
+            let model_name = case["model_name"].as_str().expect("a model name");
+            let indexes = engines
+                .iter()
+                .map(|e| e["engine"].as_u64().unwrap() as usize);
+            let mut metrics = NixlPromMetrics::new(family, model_name, indexes)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        let ours = normalise_created(&metrics.exposition(Some(0.0)));
-        let theirs = normalise_created(case["exposition"].as_str().expect("an exposition"));
-        if ours != theirs {
-            let first = ours
-                .lines()
-                .zip(theirs.lines())
-                .find(|(a, b)| a != b)
-                .map_or_else(
-                    || {
-                        format!(
-                            "lengths differ: {} vs {} lines",
-                            ours.lines().count(),
-                            theirs.lines().count()
-                        )
-                    },
-                    |(a, b)| format!("\n  vLLM: {b}\n  ours: {a}"),
-                );
-            failures.push(format!(
-                "{}:{}: {name}: {first}",
-                path.display(),
-                number + 1
-            ));
-        }
-        count += 1;
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {count} cases differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    count
+            for engine in engines {
+                let input = engine["input"].to_string();
+                let interval = Interval::from_json(family, input.as_bytes())
+                    .unwrap_or_else(|e| panic!("{name}: input refused: {e}"));
+                metrics
+                    .observe_interval(engine["engine"].as_u64().unwrap() as usize, interval)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            let ours = normalise_created(&metrics.exposition(Some(0.0)));
+            let theirs = normalise_created(case["exposition"].as_str().expect("an exposition"));
+            (ours != theirs).then(|| {
+                ours.lines()
+                    .zip(theirs.lines())
+                    .find(|(a, b)| a != b)
+                    .map_or_else(
+                        || {
+                            format!(
+                                "lengths differ: {} vs {} lines",
+                                ours.lines().count(),
+                                theirs.lines().count()
+                            )
+                        },
+                        |(a, b)| format!("\n  vLLM: {b}\n  ours: {a}"),
+                    )
+            })
+        },
+    )
 }
 
 #[test]

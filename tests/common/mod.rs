@@ -1,7 +1,15 @@
-//! What the integration tests share: running the built binary as a user would.
+//! What the integration tests share: running the built binary as a user
+//! would, and checking golden fixtures from real vLLM releases.
+//!
+//! Every test crate compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use nixl_kv_metrics::release::{Family, Release};
+use serde_json::Value;
 
 /// Runs `nixl-kv-metrics` with `args`, feeding `stdin` (written from another
 /// thread, so that a large input cannot deadlock against the output).
@@ -22,4 +30,50 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     let output = child.wait_with_output().expect("the binary runs");
     writer.join().expect("the writer thread ends");
     output
+}
+
+/// Checks every case of `family`'s fixture file in `tests/{dir}`
+/// (`vllm-<VERSION>.jsonl`, written by `scripts/{script}`) with `check`, which
+/// gets the case's name and JSON and says what differs, if anything. Panics
+/// listing every differing case by file, line and name; returns the number
+/// of cases.
+pub fn check_golden(
+    dir: &str,
+    script: &str,
+    family: Family,
+    mut check: impl FnMut(&str, &Value) -> Option<String>,
+) -> usize {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir)
+        .join(format!("vllm-{}.jsonl", family.golden_release()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (regenerate with scripts/{script})", path.display()));
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (number, line) in text.lines().enumerate() {
+        let case: Value = serde_json::from_str(line).expect("a fixture line is JSON");
+        let name = case["name"].as_str().expect("a case has a name");
+        let produced_by: Release = case["vllm"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            produced_by.family(),
+            Ok(family),
+            "{name}: fixture from another family"
+        );
+        if let Some(difference) = check(name, &case) {
+            failures.push(format!(
+                "{}:{}: {name}: {difference}",
+                path.display(),
+                number + 1
+            ));
+        }
+        count += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    count
 }
