@@ -66,6 +66,7 @@ pub mod input;
 pub mod logs;
 pub mod numpy;
 pub mod pipeline;
+pub mod printer;
 pub mod prometheus;
 pub mod python;
 pub mod reduce;

@@ -1,0 +1,89 @@
+//! Words around numbers, and input quoted back in messages.
+
+use std::fmt::Write;
+
+/// `count` and `noun`, with an `s` unless there is exactly one.
+///
+/// ```
+/// use nixl_kv_metrics::printer::words::plural;
+///
+/// assert_eq!(plural(1, "READ"), "1 READ");
+/// assert_eq!(plural(0, "line"), "0 lines");
+/// assert_eq!(plural(2, "line"), "2 lines");
+/// ```
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Alternatives in running text: `a`, `a or b`, `a, b or c`.
+///
+/// ```
+/// use nixl_kv_metrics::printer::words::join_or;
+///
+/// let tp = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+/// assert_eq!(join_or(&tp(&[])), "");
+/// assert_eq!(join_or(&tp(&["1"])), "1");
+/// assert_eq!(join_or(&tp(&["1", "2", "4"])), "1, 2 or 4");
+/// ```
+pub fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The most characters of input a message quotes back.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// Input quoted back in a message: in double quotes, at most
+/// [`EXCERPT_CHARS`] characters of it followed by `…` when there is more,
+/// with quotes, backslashes, control characters and bytes that are not
+/// UTF-8 escaped, so that a message is always one short line and never
+/// carries a terminal escape sequence from a log to the terminal.
+///
+/// ```
+/// use nixl_kv_metrics::printer::words::excerpt;
+///
+/// assert_eq!(excerpt(b"1.381"), r#""1.381""#);
+/// assert_eq!(excerpt(b"\x1b[2J\"x\"\t\xff"), r#""\u{1b}[2J\"x\"\t\xff""#);
+/// assert_eq!(excerpt("é".repeat(50).as_bytes()), format!("\"{}…\"", "é".repeat(40)));
+/// ```
+pub fn excerpt(input: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut shown = 0;
+    for chunk in input.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown == EXCERPT_CHARS {
+                out.push_str("…\"");
+                return out;
+            }
+            match c {
+                '"' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => write!(out, "\\u{{{:x}}}", c as u32).expect("a String"),
+                c => out.push(c),
+            }
+            shown += 1;
+        }
+        for byte in chunk.invalid() {
+            if shown == EXCERPT_CHARS {
+                out.push_str("…\"");
+                return out;
+            }
+            write!(out, "\\x{byte:02x}").expect("a String");
+            shown += 1;
+        }
+    }
+    out.push('"');
+    out
+}
