@@ -9,8 +9,6 @@
 //! on stderr, skipped. No KV line, or input that cannot be read or flags that
 //! make no sense: exit status 2, nothing on stdout, one line on stderr.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -45,7 +43,7 @@ fn explain(args: &[&str], stdin: &[u8]) -> Output {
     let all: Vec<&str> = std::iter::once("explain")
         .chain(args.iter().copied())
         .collect();
-    common::run(&all, stdin)
+    crate::support::run(&all, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

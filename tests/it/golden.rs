@@ -5,15 +5,13 @@
 //! family, written by `scripts/golden.py` from the released wheels; each case
 //! names the vLLM and numpy versions that produced it.
 
-mod common;
-
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::release::Family;
 use serde_json::Value;
 
 /// Checks every case of one release's fixture file; returns how many there were.
 fn check_release(family: Family) -> usize {
-    common::check_golden("golden", "golden.py", family, |name, case| {
+    crate::support::check_golden("golden", "golden.py", family, |name, case| {
         let input = case["input"].to_string();
         let summary = Interval::from_json(family, input.as_bytes())
             .unwrap_or_else(|e| panic!("{name}: input refused: {e}"))

@@ -1,8 +1,5 @@
 //! What the integration tests share: running the built binary as a user
 //! would, and checking golden fixtures from real vLLM releases.
-//!
-//! Every test crate compiles this module on its own and uses only part of it.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::Path;

@@ -6,8 +6,6 @@
 //! of any kind gives exit status 2, nothing on stdout and exactly one line on
 //! stderr naming what is wrong and where. Nothing makes it panic.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -18,7 +16,7 @@ use proptest::prelude::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nixl-kv-metrics");
 
-use common::run;
+use crate::support::run;
 
 fn reduce(args: &[&str], stdin: &str) -> Output {
     let mut all = vec!["reduce"];

@@ -8,8 +8,6 @@
 //! prometheus_client versions that produced it. Only the values of the
 //! `_created` gauges (wall-clock times of the fixture run) are not compared.
 
-mod common;
-
 use std::path::Path;
 
 use nixl_kv_metrics::input::Interval;
@@ -34,7 +32,7 @@ fn normalise_created(text: &str) -> String {
 
 /// Checks every case of one release's fixture file; returns how many there were.
 fn check_release(family: Family) -> usize {
-    common::check_golden(
+    crate::support::check_golden(
         "golden/prometheus",
         "golden_prometheus.py",
         family,

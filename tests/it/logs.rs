@@ -5,8 +5,6 @@
 //! there, around KV lines that real vLLM releases printed (the golden
 //! fixtures of `tests/golden`).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -661,7 +659,7 @@ fn an_all_zero_eight_field_line_is_f4() {
     assert_eq!(record.families().releases(), "0.15.0 – 0.30.x");
 }
 
-use common::run as run_cli;
+use crate::support::run as run_cli;
 
 fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).expect("UTF-8 output")
