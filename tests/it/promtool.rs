@@ -9,10 +9,11 @@
 //!
 //! promtool comes from Debian's `prometheus` package
 //! (`apt-get install prometheus`); set `PROMTOOL` to use another binary.
-//! Without promtool the test fails: it is not skipped.
+//! Where it is missing, [`support::promtool`](crate::support::promtool)
+//! decides: a failure under CI, one visible line on a developer's machine.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
@@ -22,37 +23,7 @@ use nixl_kv_metrics::prometheus::version::PrometheusVersion;
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 
-/// The promtool binary and the Prometheus version it reports.
-fn promtool() -> (PathBuf, PrometheusVersion) {
-    let binary =
-        std::env::var_os("PROMTOOL").map_or_else(|| PathBuf::from("promtool"), PathBuf::from);
-    let output = Command::new(&binary)
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}): install Debian's `prometheus` package \
-             (`apt-get install prometheus`), which provides promtool, or point PROMTOOL at a \
-             promtool binary{}",
-                binary.display(),
-                if std::env::var_os("CI").is_some() {
-                    " (CI is set: this test never skips)"
-                } else {
-                    ""
-                }
-            )
-        });
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    // "promtool, version 2.42.0+ds (branch: ...)"
-    let version = text
-        .split_whitespace()
-        .skip_while(|word| *word != "version")
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("cannot read promtool's version from {text:?}"));
-    (binary, version)
-}
+use crate::support::{Promtool, promtool};
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -219,7 +190,10 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 #[test]
 fn recipes_agree_with_promtool() {
-    let (binary, version) = promtool();
+    let Some(Promtool { binary, version }) = promtool("the PromQL recipes (tests/it/promtool.rs)")
+    else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("nixl-kv-metrics-promtool-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
 

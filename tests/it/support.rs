@@ -1,10 +1,12 @@
 //! What the integration tests share: running the built binary as a user
-//! would, and checking golden fixtures from real vLLM releases.
+//! would, checking golden fixtures from real vLLM releases, and finding
+//! promtool.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use nixl_kv_metrics::prometheus::version::PrometheusVersion;
 use nixl_kv_metrics::release::{Family, Release};
 use serde_json::Value;
 
@@ -73,4 +75,57 @@ pub fn check_golden(
         failures.join("\n")
     );
     count
+}
+
+/// Environment variables that make a missing promtool a failure: `CI`
+/// (set by CI services and by `.ci/run`) and this project's own switch.
+const PROMTOOL_REQUIRED_BY: [&str; 2] = ["CI", "NIXL_KV_METRICS_REQUIRE_PROMTOOL"];
+
+/// A promtool binary and the Prometheus version it reports.
+pub struct Promtool {
+    pub binary: PathBuf,
+    pub version: PrometheusVersion,
+}
+
+/// promtool (`PROMTOOL`, else `promtool` on PATH) for `check`, a description
+/// of what it would check. Where it cannot be run: a failure when CI requires
+/// it ([`PROMTOOL_REQUIRED_BY`]); otherwise one line on the terminal saying
+/// which check did not run and how to enable it, and `None`, so that
+/// `cargo test` passes on a machine with only Rust installed and says so.
+pub fn promtool(check: &str) -> Option<Promtool> {
+    let binary =
+        std::env::var_os("PROMTOOL").map_or_else(|| PathBuf::from("promtool"), PathBuf::from);
+    let output = match Command::new(&binary).arg("--version").output() {
+        Ok(output) => output,
+        Err(e) => {
+            let how = "install Debian's `prometheus` package, or set PROMTOOL to a promtool binary";
+            let required: Vec<&str> = PROMTOOL_REQUIRED_BY
+                .into_iter()
+                .filter(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+                .collect();
+            assert!(
+                required.is_empty(),
+                "cannot run {} ({e}) to check {check}: {how} ({} is set: this check never skips)",
+                binary.display(),
+                required.join(" and ")
+            );
+            // Straight to the terminal: the test harness captures eprintln!
+            // of a passing test, and this line must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {check}: promtool not found; {how} to run it"
+            );
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    // "promtool, version 2.42.0+ds (branch: ...)"
+    let version = text
+        .split_whitespace()
+        .skip_while(|word| *word != "version")
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read promtool's version from {text:?}"));
+    Some(Promtool { binary, version })
 }
