@@ -87,6 +87,7 @@ RELEASES = {r.version: r for r in (
     Release("0.15.0", "F4", _F4_FAILURES),
     Release("0.31.0", "F5", _F5_FAILURES),
     Release("0.33.0", "F6", _F6_FAILURES),
+    Release("0.34.0", "F6", _F6_FAILURES),
 )}
 
 # --------------------------------------------------------------------------

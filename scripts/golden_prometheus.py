@@ -64,7 +64,7 @@ import golden  # noqa: E402  (wheel download, cache, stats classes, input genera
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
 
 DEFAULT_OUT = golden.ROOT / "tests" / "golden" / "prometheus"
-RELEASES = ("0.11.2", "0.12.0", "0.15.0", "0.31.0", "0.33.0")
+RELEASES = ("0.11.2", "0.12.0", "0.15.0", "0.31.0", "0.33.0", "0.34.0")
 PROMETHEUS_CLIENT = importlib.metadata.version("prometheus_client")
 
 PROM_MODULES = ("kv_connector/v1/metrics.py", "kv_connector/v1/nixl_connector.py",

@@ -51,9 +51,9 @@ impl Release {
     ///
     /// ```
     /// use nixl_kv_metrics::release::Release;
-    /// assert_eq!(Release::NEWEST_KNOWN.to_string(), "0.33.0");
+    /// assert_eq!(Release::NEWEST_KNOWN.to_string(), "0.34.0");
     /// ```
-    pub const NEWEST_KNOWN: Release = Release::new(0, 33, 0);
+    pub const NEWEST_KNOWN: Release = Release::new(0, 34, 0);
 
     /// The first release with NIXL KV-transfer stats (0.11.0).
     ///
@@ -104,7 +104,7 @@ impl Release {
     /// ```
     /// use nixl_kv_metrics::release::Release;
     /// assert!(!Release::NEWEST_KNOWN.is_newer_than_known());
-    /// assert!(Release::new(0, 33, 1).is_newer_than_known());
+    /// assert!(Release::new(0, 34, 1).is_newer_than_known());
     /// ```
     pub fn is_newer_than_known(self) -> bool {
         self > Release::NEWEST_KNOWN
@@ -292,7 +292,7 @@ impl Family {
     ///
     /// ```
     /// use nixl_kv_metrics::release::Family;
-    /// assert_eq!(Family::F6.golden_release().to_string(), "0.33.0");
+    /// assert_eq!(Family::F6.golden_release().to_string(), "0.34.0");
     /// ```
     pub const fn golden_release(self) -> Release {
         match self {
@@ -318,7 +318,7 @@ impl Family {
             Family::F3 => "0.12.0 – 0.14.x",
             Family::F4 => "0.15.0 – 0.30.x",
             Family::F5 => "0.31.x",
-            Family::F6 => "0.32.0 – 0.33.0 and newer",
+            Family::F6 => "0.32.0 – 0.34.0 and newer",
         }
     }
 
@@ -527,6 +527,7 @@ mod tests {
             ("0.31.7", Family::F5),
             ("0.32.0", Family::F6),
             ("0.33.0", Family::F6),
+            ("0.34.0", Family::F6),
             ("1.0.0", Family::F6),
         ];
         for (text, family) in cases {

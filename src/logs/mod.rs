@@ -247,7 +247,7 @@ impl Families {
     /// ```
     /// use nixl_kv_metrics::logs::Shape;
     /// assert_eq!(Shape::Counter.families().releases(), "0.11.0");
-    /// assert_eq!(Shape::Eleven.families().releases(), "0.32.0 – 0.33.0 and newer");
+    /// assert_eq!(Shape::Eleven.families().releases(), "0.32.0 – 0.34.0 and newer");
     /// ```
     pub fn releases(self) -> String {
         if self.first == self.last {

@@ -2,7 +2,7 @@
 //! names, types, HELP texts, bucket bounds, and which stats list feeds each.
 //!
 //! Read from the `NixlPromMetrics` class of the wheels of vLLM 0.11.1,
-//! 0.11.2, 0.12.0, 0.15.0, 0.31.0 and 0.33.0 (0.11.0 registers none):
+//! 0.11.2, 0.12.0, 0.15.0, 0.31.0, 0.33.0 and 0.34.0 (0.11.0 registers none):
 //!
 //! | metric | type | families | fed by |
 //! |---|---|---|---|

@@ -2,17 +2,17 @@
 //! crate must serve the very exposition the release's own `NixlPromMetrics`,
 //! run with the real prometheus_client, served.
 //!
-//! The fixtures are `tests/golden/prometheus/vllm-<VERSION>.jsonl`, one per
-//! family that exports NIXL metrics (0.11.0 exports none), written by
+//! The fixtures are `tests/golden/prometheus/vllm-<VERSION>.jsonl`, at least
+//! one per family that exports NIXL metrics (0.11.0 exports none), written by
 //! `scripts/golden_prometheus.py`; each case names the vLLM and
-//! prometheus_client versions that produced it. Only the values of the
+//! prometheus_client versions that produced it; `build.rs` makes one test
+//! per file. Only the values of the
 //! `_created` gauges (wall-clock times of the fixture run) are not compared.
 
 use std::path::Path;
 
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
-use nixl_kv_metrics::release::Family;
 use serde_json::Value;
 
 /// The exposition with every `_created` sample's value replaced by a marker.
@@ -31,12 +31,12 @@ fn normalise_created(text: &str) -> String {
 }
 
 /// Checks every case of one release's fixture file; returns how many there were.
-fn check_release(family: Family) -> usize {
+fn check_release(release: &str) -> usize {
     crate::support::check_golden(
         "golden/prometheus",
         "golden_prometheus.py",
-        family,
-        |name, case| {
+        release,
+        |name, family, case| {
             assert!(
                 case["prometheus_client"].as_str().is_some(),
                 "{name}: no prometheus_client version"
@@ -90,30 +90,17 @@ fn normalising_keeps_everything_but_created_values() {
     );
 }
 
-#[test]
-fn golden_prometheus_vllm_0_11_2() {
-    assert!(check_release(Family::F2) > 250);
+/// One test per fixture file: `fixture!(vllm_0_33_0, "0.33.0");`.
+macro_rules! fixture {
+    ($test:ident, $release:literal) => {
+        #[test]
+        fn $test() {
+            assert!(check_release($release) > 250);
+        }
+    };
 }
 
-#[test]
-fn golden_prometheus_vllm_0_12_0() {
-    assert!(check_release(Family::F3) > 250);
-}
-
-#[test]
-fn golden_prometheus_vllm_0_15_0() {
-    assert!(check_release(Family::F4) > 250);
-}
-
-#[test]
-fn golden_prometheus_vllm_0_31_0() {
-    assert!(check_release(Family::F5) > 250);
-}
-
-#[test]
-fn golden_prometheus_vllm_0_33_0() {
-    assert!(check_release(Family::F6) > 250);
-}
+include!(concat!(env!("OUT_DIR"), "/golden_prometheus.rs"));
 
 /// The exposition without its `_created` gauges.
 fn without_created(text: &str) -> String {

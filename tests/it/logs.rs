@@ -678,7 +678,7 @@ fn cli_parse_json_lines() {
     let first = &lines[0];
     assert_eq!(first["line"], 4);
     assert_eq!(first["release"], "F6");
-    assert_eq!(first["vllm"], "0.32.0 – 0.33.0 and newer");
+    assert_eq!(first["vllm"], "0.32.0 – 0.34.0 and newer");
     assert_eq!(first["engine"], 0);
     assert_eq!(first["timestamp"], "07-13 16:33:48");
     assert_eq!(first["level"], "INFO");

@@ -31,21 +31,25 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     output
 }
 
-/// Checks every case of `family`'s fixture file in `tests/{dir}`
-/// (`vllm-<VERSION>.jsonl`, written by `scripts/{script}`) with `check`, which
-/// gets the case's name and JSON and says what differs, if anything. Panics
-/// listing every differing case by file, line and name; returns the number
-/// of cases.
+/// Checks every case of release `release`'s fixture file in `tests/{dir}`
+/// (`vllm-<VERSION>.jsonl`, written by `scripts/{script}`) with `check`,
+/// which gets the case's name, the release's family and the case's JSON and
+/// says what differs, if anything. Panics listing every differing case by
+/// file, line and name; returns the number of cases.
 pub fn check_golden(
     dir: &str,
     script: &str,
-    family: Family,
-    mut check: impl FnMut(&str, &Value) -> Option<String>,
+    release: &str,
+    mut check: impl FnMut(&str, Family, &Value) -> Option<String>,
 ) -> usize {
+    let release: Release = release.parse().expect("a fixture file names a release");
+    let family = release
+        .family()
+        .expect("a fixture's release has NIXL stats");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(dir)
-        .join(format!("vllm-{}.jsonl", family.golden_release()));
+        .join(format!("vllm-{release}.jsonl"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (regenerate with scripts/{script})", path.display()));
     let mut failures = Vec::new();
@@ -54,12 +58,8 @@ pub fn check_golden(
         let case: Value = serde_json::from_str(line).expect("a fixture line is JSON");
         let name = case["name"].as_str().expect("a case has a name");
         let produced_by: Release = case["vllm"].as_str().unwrap().parse().unwrap();
-        assert_eq!(
-            produced_by.family(),
-            Ok(family),
-            "{name}: fixture from another family"
-        );
-        if let Some(difference) = check(name, &case) {
+        assert_eq!(produced_by, release, "{name}: a case of another release");
+        if let Some(difference) = check(name, family, &case) {
             failures.push(format!(
                 "{}:{}: {name}: {difference}",
                 path.display(),
