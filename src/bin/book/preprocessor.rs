@@ -222,11 +222,7 @@ fn render(inner: &str, root: &str) -> std::result::Result<String, String> {
             Some(figure) => Ok(figure_html(figure, root)),
             None => Err(format!(
                 "unknown figure `{name}`; known figures: {}",
-                figures::ALL
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                figures::names()
             )),
         },
         _ => Err(format!(
@@ -234,11 +230,7 @@ fn render(inner: &str, root: &str) -> std::result::Result<String, String> {
              `{OPEN} release-families{CLOSE}`, `{OPEN} figure NAME{CLOSE}` (NAME one of: {}), \
              `{OPEN} prometheus-metrics{CLOSE}`, `{OPEN} prometheus-buckets [NAME]{CLOSE}` \
              (NAME one of: {}), `{OPEN} promql-recipes{CLOSE}`, `{OPEN} grafana-dashboard{CLOSE}`",
-            figures::ALL
-                .iter()
-                .map(|f| f.name)
-                .collect::<Vec<_>>()
-                .join(", "),
+            figures::names(),
             histogram_names()
         )),
     }

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-/// Text and line colours shared by the figures.
+use nixl_kv_metrics::printer::numbers::trimmed;
+
+/// The figures' palette: text and rules, and the colours of boxes and series.
 pub mod colour {
     /// Body text.
     pub const INK: &str = "#1f2328";
@@ -17,6 +19,115 @@ pub mod colour {
     /// The card behind every figure (figures are `<img>`s, so they cannot
     /// follow mdBook's dark themes; an opaque card keeps them readable there).
     pub const CARD: &str = "#ffffff";
+    /// A series or box in blue, and the fill of a blue box.
+    pub const BLUE: &str = "#0969da";
+    /// The fill of a blue box.
+    pub const BLUE_FILL: &str = "#ddf4ff";
+    /// A series or box in green.
+    pub const GREEN: &str = "#1a7f37";
+    /// The fill of a green box.
+    pub const GREEN_FILL: &str = "#dafbe1";
+    /// A box in amber.
+    pub const AMBER: &str = "#9a6700";
+    /// The fill of an amber box.
+    pub const AMBER_FILL: &str = "#fff8c5";
+    /// A series in red.
+    pub const RED: &str = "#cf222e";
+    /// A series or reference line in grey: what the log line does not show.
+    pub const GREY: &str = "#6e7781";
+    /// A terminal's background.
+    pub const TERMINAL: &str = "#1f2430";
+    /// A terminal's text.
+    pub const TERMINAL_INK: &str = "#e6edf3";
+}
+
+/// How a line or an outline is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stroke {
+    /// Its colour.
+    pub colour: &'static str,
+    /// Its width in px.
+    pub width: f64,
+    /// An SVG dash array such as `"6 4"`, or `None` for a solid line.
+    pub dash: Option<&'static str>,
+}
+
+impl Stroke {
+    /// A solid line of `width` px in `colour`.
+    pub const fn solid(colour: &'static str, width: f64) -> Stroke {
+        Stroke {
+            colour,
+            width,
+            dash: None,
+        }
+    }
+
+    /// The same line, dashed as the SVG dash array `dash` says.
+    pub const fn dashed(self, dash: &'static str) -> Stroke {
+        Stroke {
+            dash: Some(dash),
+            ..self
+        }
+    }
+
+    /// The SVG attributes, each after a space.
+    fn attributes(self) -> String {
+        let mut out = format!(
+            r#" stroke="{}" stroke-width="{}""#,
+            self.colour,
+            num(self.width)
+        );
+        if let Some(dash) = self.dash {
+            let _ = write!(out, r#" stroke-dasharray="{dash}""#);
+        }
+        out
+    }
+}
+
+/// The width of an arrow's shaft, in px.
+const ARROW_WIDTH: f64 = 1.6;
+
+/// A point, in px from the top left corner.
+pub type Point = (f64, f64);
+
+/// A rectangle: its top left corner, width and height, in px.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rect {
+    /// Left edge.
+    pub x: f64,
+    /// Top edge.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+}
+
+impl Rect {
+    /// The rectangle with its top left corner at (`x`, `y`).
+    pub const fn new(x: f64, y: f64, w: f64, h: f64) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    /// The x coordinate of its middle.
+    pub fn centre_x(self) -> f64 {
+        self.x + self.w / 2.0
+    }
+
+    /// The y coordinate of its middle.
+    pub fn centre_y(self) -> f64 {
+        self.y + self.h / 2.0
+    }
+
+    /// Its right edge.
+    pub fn right(self) -> f64 {
+        self.x + self.w
+    }
+
+    /// Its bottom edge.
+    pub fn bottom(self) -> f64 {
+        self.y + self.h
+    }
 }
 
 /// Font stacks: figures are `<img>`s and cannot use the page's web fonts.
@@ -107,13 +218,10 @@ impl Svg {
         };
         let _ = writeln!(svg.body, "<title>{}</title>", escape(title));
         svg.rect(
-            0.5,
-            0.5,
-            width - 1.0,
-            height - 1.0,
+            Rect::new(0.5, 0.5, width - 1.0, height - 1.0),
             8.0,
             colour::CARD,
-            colour::RULE,
+            Stroke::solid(colour::RULE, 1.2),
         );
         svg
     }
@@ -128,30 +236,28 @@ impl Svg {
         self.height
     }
 
-    /// A rectangle with rounded corners (`rx`); `"none"` for no fill or stroke.
-    #[allow(clippy::too_many_arguments)]
-    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, rx: f64, fill: &str, stroke: &str) {
+    /// A rectangle with rounded corners (`rx`), filled with `fill` (`"none"`
+    /// for no fill).
+    pub fn rect(&mut self, rect: Rect, rx: f64, fill: &str, stroke: Stroke) {
         let _ = writeln!(
             self.body,
-            r#"<rect x="{}" y="{}" width="{}" height="{}" rx="{}" fill="{fill}" stroke="{stroke}" stroke-width="1.2"/>"#,
-            num(x),
-            num(y),
-            num(w),
-            num(h),
-            num(rx)
+            r#"<rect x="{}" y="{}" width="{}" height="{}" rx="{}" fill="{fill}"{}/>"#,
+            num(rect.x),
+            num(rect.y),
+            num(rect.w),
+            num(rect.h),
+            num(rx),
+            stroke.attributes()
         );
     }
 
     /// A dashed frame around a group of elements.
-    pub fn frame(&mut self, x: f64, y: f64, w: f64, h: f64) {
-        let _ = writeln!(
-            self.body,
-            r#"<rect x="{}" y="{}" width="{}" height="{}" rx="10" fill="none" stroke="{}" stroke-width="1.2" stroke-dasharray="6 4"/>"#,
-            num(x),
-            num(y),
-            num(w),
-            num(h),
-            colour::MUTED
+    pub fn frame(&mut self, rect: Rect) {
+        self.rect(
+            rect,
+            10.0,
+            "none",
+            Stroke::solid(colour::MUTED, 1.2).dashed("6 4"),
         );
     }
 
@@ -201,54 +307,39 @@ impl Svg {
         );
     }
 
-    /// A straight line; `dash` is an SVG dash array such as `"4 3"`, or empty.
-    #[allow(clippy::too_many_arguments)]
-    pub fn line(
-        &mut self,
-        x1: f64,
-        y1: f64,
-        x2: f64,
-        y2: f64,
-        stroke: &str,
-        width: f64,
-        dash: &str,
-    ) {
-        let dash = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{dash}""#)
-        };
+    /// A straight line.
+    pub fn line(&mut self, (x1, y1): Point, (x2, y2): Point, stroke: Stroke) {
         let _ = writeln!(
             self.body,
-            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{stroke}" stroke-width="{}"{dash}/>"#,
+            r#"<line x1="{}" y1="{}" x2="{}" y2="{}"{}/>"#,
             num(x1),
             num(y1),
             num(x2),
             num(y2),
-            num(width)
+            stroke.attributes()
         );
     }
 
-    /// A line from (`x1`, `y1`) to (`x2`, `y2`) ending in a filled arrowhead
-    /// whose tip is exactly at (`x2`, `y2`).
-    pub fn arrow(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) {
+    /// A line from `from` to `to` in `colour`, ending in a filled arrowhead
+    /// whose tip is exactly at `to`.
+    pub fn arrow(&mut self, from: Point, to: Point, colour: &'static str) {
         const HEAD_LENGTH: f64 = 9.0;
         const HEAD_HALF_WIDTH: f64 = 4.5;
-        let (dx, dy) = (x2 - x1, y2 - y1);
+        let (dx, dy) = (to.0 - from.0, to.1 - from.1);
         let length = dx.hypot(dy);
         if length <= HEAD_LENGTH {
             return;
         }
         let (ux, uy) = (dx / length, dy / length);
         // The shaft stops where the head begins, so its end does not poke out.
-        let (bx, by) = (x2 - ux * HEAD_LENGTH, y2 - uy * HEAD_LENGTH);
-        self.line(x1, y1, bx + ux, by + uy, stroke, 1.6, "");
+        let (bx, by) = (to.0 - ux * HEAD_LENGTH, to.1 - uy * HEAD_LENGTH);
+        self.line(from, (bx + ux, by + uy), Stroke::solid(colour, ARROW_WIDTH));
         let (px, py) = (-uy * HEAD_HALF_WIDTH, ux * HEAD_HALF_WIDTH);
         let _ = writeln!(
             self.body,
-            r#"<path d="M {} {} L {} {} L {} {} Z" fill="{stroke}"/>"#,
-            num(x2),
-            num(y2),
+            r#"<path d="M {} {} L {} {} L {} {} Z" fill="{colour}"/>"#,
+            num(to.0),
+            num(to.1),
             num(bx + px),
             num(by + py),
             num(bx - px),
@@ -256,46 +347,44 @@ impl Svg {
         );
     }
 
-    /// An arrow along `points` (at least two): straight segments, with the
-    /// head on the last one.
-    pub fn path_arrow(&mut self, points: &[(f64, f64)], stroke: &str) {
-        let [.., (x1, y1), (x2, y2)] = points else {
+    /// An arrow in `colour` along `points` (at least two): straight segments,
+    /// with the head on the last one.
+    pub fn path_arrow(&mut self, points: &[Point], colour: &'static str) {
+        let [.., from, to] = points else {
             return;
         };
         if points.len() > 2 {
-            self.polyline(&points[..points.len() - 1], stroke, 1.6, "");
+            self.polyline(
+                &points[..points.len() - 1],
+                Stroke::solid(colour, ARROW_WIDTH),
+            );
         }
-        self.arrow(*x1, *y1, *x2, *y2, stroke);
+        self.arrow(*from, *to, colour);
     }
 
     /// An open polyline through `points`.
-    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: &str) {
+    pub fn polyline(&mut self, points: &[Point], stroke: Stroke) {
         let points: Vec<String> = points
             .iter()
             .map(|(x, y)| format!("{},{}", num(*x), num(*y)))
             .collect();
-        let dash = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(r#" stroke-dasharray="{dash}""#)
-        };
         let _ = writeln!(
             self.body,
-            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="{}" stroke-linejoin="round"{dash}/>"#,
+            r#"<polyline points="{}" fill="none"{} stroke-linejoin="round"/>"#,
             points.join(" "),
-            num(width)
+            stroke.attributes()
         );
     }
 
-    /// A filled circle with a white ring (a data point).
-    pub fn dot(&mut self, x: f64, y: f64, r: f64, fill: &str) {
+    /// A filled circle with a card-coloured ring (a data point).
+    pub fn dot(&mut self, (cx, cy): Point, r: f64, fill: &str) {
         let _ = writeln!(
             self.body,
-            r#"<circle cx="{}" cy="{}" r="{}" fill="{fill}" stroke="{}" stroke-width="1.5"/>"#,
-            num(x),
-            num(y),
+            r#"<circle cx="{}" cy="{}" r="{}" fill="{fill}"{}/>"#,
+            num(cx),
+            num(cy),
             num(r),
-            colour::CARD
+            Stroke::solid(colour::CARD, 1.5).attributes()
         );
     }
 
@@ -310,14 +399,11 @@ impl Svg {
     }
 }
 
-/// A coordinate with at most two decimals and no trailing zeros.
+/// A coordinate with at most two decimals and no trailing zeros (never `-0`).
 pub fn num(x: f64) -> String {
-    let text = format!("{x:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" {
-        "0".to_string()
-    } else {
-        text.to_string()
+    match trimmed(x, 2) {
+        zero if zero == "-0" => "0".to_string(),
+        text => text,
     }
 }
 
@@ -362,7 +448,7 @@ mod tests {
     #[test]
     fn arrow_tip_is_at_the_target() {
         let mut svg = Svg::card(100.0, 100.0, "t");
-        svg.arrow(0.0, 10.0, 50.0, 10.0, "#000");
+        svg.arrow((0.0, 10.0), (50.0, 10.0), "#000");
         let out = svg.finish();
         assert!(
             out.contains(r#"<path d="M 50 10 L 41 14.5 L 41 5.5 Z""#),

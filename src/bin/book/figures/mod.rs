@@ -1,0 +1,209 @@
+//! The book's figures: a registry of named SVG images drawn by code.
+//!
+//! A chapter inserts one with `{{#nixl figure NAME}}`. The preprocessor writes
+//! every figure to `book/src/generated/NAME.svg` (git-ignored), from where
+//! mdBook copies it into the rendered book like any other static file, and
+//! puts an `<img>` of it in the chapter. Numbers in a chart are computed by
+//! this crate when the book is built, so a figure cannot disagree with it.
+//!
+//! One module per figure holds its model (what it computes with the crate)
+//! and its drawing; [`chart`] is the line chart three of them share. To add
+//! a figure: write a module with a `fn draw() -> Svg` and add a [`Figure`]
+//! to [`ALL`].
+
+mod chart;
+mod p90_vs_tp;
+mod pipeline;
+mod simulated_throughput;
+mod throughput_vs_concurrency;
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use crate::svg::Svg;
+
+/// One named figure.
+#[derive(Clone, Copy, Debug)]
+pub struct Figure {
+    /// The name chapters use: `{{#nixl figure NAME}}`; also the file stem.
+    pub name: &'static str,
+    /// The image's `alt` text: what it shows, for readers who cannot see it.
+    pub alt: &'static str,
+    /// The caption printed under it (plain text).
+    pub caption: &'static str,
+    /// Draws it.
+    pub draw: fn() -> Svg,
+}
+
+/// Every figure, by name.
+pub const ALL: &[Figure] = &[
+    Figure {
+        name: "pipeline",
+        alt: "Each worker (one per tensor-parallel rank) hands its stats to the \
+              KVOutputAggregator each engine step; the scheduler ships the pooled \
+              lists to KVConnectorLogging in the API server, which pools the steps \
+              of one logging interval and prints one KV Transfer metrics line.",
+        caption: "From the workers' recorders to one log line. Every box only \
+                  concatenates lists; the numbers are computed once, at the end, \
+                  over everything pooled in the interval.",
+        draw: pipeline::draw,
+    },
+    Figure {
+        name: "p90-vs-tp",
+        alt: "Line chart: as the decode instance's TP grows from 1 to 8, the \
+              line's Avg and P90 xfer time fall, while the mean time until a \
+              request's slowest rank finishes stays well above the average.",
+        caption: "The same 16 requests read at TP = 1, 2, 4 and 8, computed with this \
+                  crate's reduce(). Each decode rank reads 1/TP of a request's KV \
+                  (0.2 ms + size at 10 GiB/s); one READ in eight is 60 % slower. \
+                  The line's statistics are per READ, not per request.",
+        draw: p90_vs_tp::draw,
+    },
+    Figure {
+        name: "throughput-vs-concurrency",
+        alt: "Line chart: as more READs are in flight at once on one link, the \
+              line's Throughput (MB/s) falls roughly as one over their number, \
+              while the bytes moved per second of wall-clock time stay near the \
+              link's bandwidth.",
+        caption: "C READs of 8 MiB each, posted 50 µs apart by one decode rank and \
+                  sharing its 25 GB/s link (20 µs latency), computed with this \
+                  crate's Link, reduce() and WallClock. The line divides by the \
+                  summed transfer time, which counts every overlapping microsecond \
+                  once per transfer in flight.",
+        draw: throughput_vs_concurrency::draw,
+    },
+    Figure {
+        name: "simulated-throughput",
+        alt: "Line chart: as simulated requests arrive faster, the decode \
+              instance's log line keeps reporting a Throughput of a few thousand \
+              MiB/s and then falls, while the MiB moved per second of busy time \
+              and per second of the logging interval rise toward the links' \
+              capacity.",
+        caption: "Simulated with this crate's Simulation: Llama-3.1-8B, prefill and \
+                  decode at TP 2 in pull mode, 10 s of Poisson arrivals at each rate, \
+                  default links (25 GB/s per decode rank) and a 15 ms decode step. \
+                  The line and n × Avg MB / 10 s come from the first interval's log \
+                  line as printed; the busy-time rate needs NIXL's start times, \
+                  which the line does not carry.",
+        draw: simulated_throughput::draw,
+    },
+];
+
+/// The figure called `name`.
+pub fn find(name: &str) -> Option<&'static Figure> {
+    ALL.iter().find(|figure| figure.name == name)
+}
+
+/// The names of every figure, for messages: `pipeline, p90-vs-tp, …`.
+pub fn names() -> String {
+    ALL.iter()
+        .map(|figure| figure.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The file name a figure is written to.
+pub fn file_name(figure: &Figure) -> String {
+    format!("{}.svg", figure.name)
+}
+
+/// Writes every figure into `dir` (created if missing), touching only files
+/// whose content changed (so `mdbook serve` does not rebuild forever), and
+/// removes SVG files of figures that no longer exist.
+pub fn write_all(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    for figure in ALL {
+        let path = dir.join(file_name(figure));
+        let svg = (figure.draw)().finish();
+        if fs::read_to_string(&path).ok().as_deref() != Some(svg.as_str()) {
+            fs::write(&path, svg)?;
+        }
+    }
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if path.extension().is_some_and(|e| e == "svg") && find(stem).is_none() {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tag opened is closed, in order (a cheap well-formedness check).
+    fn assert_balanced(svg: &str) {
+        let mut stack = Vec::new();
+        let mut rest = svg;
+        while let Some(open) = rest.find('<') {
+            let close = rest[open..].find('>').expect("unclosed tag") + open;
+            let tag = &rest[open + 1..close];
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            if let Some(closing) = tag.strip_prefix('/') {
+                assert_eq!(stack.pop().as_deref(), Some(closing.trim()), "in {svg}");
+            } else if !tag.ends_with('/') {
+                stack.push(name);
+            }
+            rest = &rest[close + 1..];
+        }
+        assert!(stack.is_empty(), "unclosed {stack:?}");
+    }
+
+    #[test]
+    fn every_figure_draws_a_well_formed_svg() {
+        for figure in ALL {
+            let svg = (figure.draw)();
+            assert!(svg.width() > 0.0 && svg.height() > 0.0);
+            let text = svg.finish();
+            assert!(text.starts_with("<svg "), "{}", figure.name);
+            assert!(
+                !text.contains("NaN") && !text.contains("\"inf"),
+                "{}",
+                figure.name
+            );
+            assert_balanced(&text);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_file_stems() {
+        for (i, figure) in ALL.iter().enumerate() {
+            assert!(
+                figure
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            );
+            assert!(ALL[..i].iter().all(|other| other.name != figure.name));
+            assert_eq!(find(figure.name).map(|f| f.name), Some(figure.name));
+        }
+        assert!(find("nope").is_none());
+        assert_eq!(
+            names(),
+            "pipeline, p90-vs-tp, throughput-vs-concurrency, simulated-throughput"
+        );
+    }
+
+    #[test]
+    fn writing_is_idempotent_and_prunes_stale_files() {
+        let dir = std::env::temp_dir().join(format!("nixl-book-figures-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("gone.svg"), "<svg/>").unwrap();
+        write_all(&dir).unwrap();
+        let path = dir.join("pipeline.svg");
+        let first = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_all(&dir).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), first);
+        assert!(!dir.join("gone.svg").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
