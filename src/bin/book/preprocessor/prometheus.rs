@@ -1,0 +1,515 @@
+//! The Prometheus part of the book: the table of vLLM's NIXL metrics, the
+//! bucket bounds of its histograms, the PromQL recipe catalog and the
+//! Grafana dashboard built on it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use nixl_kv_metrics::printer::numbers::{grouped, trimmed};
+use nixl_kv_metrics::prometheus::dashboard;
+use nixl_kv_metrics::prometheus::exposition::GoFloat;
+use nixl_kv_metrics::prometheus::metrics::{self, Metric, MetricType, Observation};
+use nixl_kv_metrics::prometheus::recipes::{self, Expr, Recipe, Unit};
+use nixl_kv_metrics::release::Family;
+use nixl_kv_metrics::topology::{Instance, Mode};
+
+use super::GENERATED_DIR;
+use super::markdown::{breakable_code, cell, code, styled_table};
+use super::releases::{newest, releases_cell};
+
+/// The file name of the Grafana dashboard in [`GENERATED_DIR`]: that of the
+/// committed [`dashboard::PATH`].
+pub const DASHBOARD_FILE: &str = "nixl-kv-transfer.json";
+
+/// The chapter with one section per metric, which the metrics table links to.
+const PROMETHEUS_CHAPTER: &str = "prometheus.md";
+
+/// Writes the Grafana dashboard into `dir` (unless it is already there, so
+/// that `mdbook serve` does not rebuild forever).
+pub fn write_dashboard(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(DASHBOARD_FILE);
+    let json = dashboard::grafana_dashboard();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(json.as_str()) {
+        std::fs::write(&path, json)?;
+    }
+    Ok(())
+}
+
+/// The four histograms, in registration order (the newest family registers
+/// every metric any family does).
+fn histograms() -> impl Iterator<Item = &'static Metric> {
+    metrics::of(newest())
+        .iter()
+        .filter(|metric| matches!(metric.kind, MetricType::Histogram { .. }))
+}
+
+/// The histograms' names, for messages.
+pub fn histogram_names() -> String {
+    histograms().map(|m| m.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The histogram called `name`, or what the known ones are.
+pub fn histogram(name: &str) -> Result<&'static Metric, String> {
+    histograms().find(|m| m.name == name).ok_or_else(|| {
+        format!(
+            "unknown histogram `{name}`; known histograms: {}",
+            histogram_names()
+        )
+    })
+}
+
+/// The id of a metric's section in prometheus.md:
+/// `vllm:nixl_xfer_time_seconds` → `vllm-nixl-xfer-time-seconds`.
+pub fn metric_anchor(name: &str) -> String {
+    name.replace([':', '_'], "-")
+}
+
+/// How `value` of the metric `name` changes over the families that register
+/// it: runs of families with equal values, oldest first, as (first, last, value).
+fn metric_runs<T: PartialEq>(name: &str, value: impl Fn(&Metric) -> T) -> Vec<(Family, Family, T)> {
+    let mut runs: Vec<(Family, Family, T)> = Vec::new();
+    for family in Family::ALL {
+        let Some(metric) = metrics::find(family, name) else {
+            continue;
+        };
+        let value = value(metric);
+        match runs.last_mut() {
+            Some((_, last, previous)) if *previous == value => *last = family,
+            _ => runs.push((family, family, value)),
+        }
+    }
+    runs
+}
+
+/// One value per run, each after its releases when there are several runs.
+fn runs_cell<T>(runs: &[(Family, Family, T)], text: impl Fn(&T) -> String) -> String {
+    match runs {
+        [(_, _, only)] => text(only),
+        _ => runs
+            .iter()
+            .map(|(first, last, value)| {
+                format!("{}: {}", releases_cell(*first, *last), text(value))
+            })
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    }
+}
+
+/// `decode`, `prefill`, or `prefill and decode`.
+fn instances_text(instances: &[Instance]) -> String {
+    let names: Vec<String> = instances.iter().map(Instance::to_string).collect();
+    names.join(" and ")
+}
+
+/// The table behind `{{#nixl prometheus-metrics}}`: one row per metric any
+/// release registers, linked to its section of prometheus.md.
+pub fn prometheus_metrics(root: &str) -> String {
+    let mut out = String::from(
+        "| Metric | Type, samples, labels | Moves on | Since | HELP text |\n\
+         |---|---|---|---|---|\n",
+    );
+    let labels = metrics::LABEL_NAMES
+        .iter()
+        .map(|label| code(label))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for metric in metrics::of(newest()) {
+        let kind = match metric.kind {
+            MetricType::Histogram { .. } => format!(
+                "histogram: `_bucket`, `_count`, `_sum`; labels {labels}, and `le` on `_bucket`"
+            ),
+            MetricType::Counter { .. } => format!("counter: `_total`; labels {labels}"),
+        };
+        let first = metrics::first_family(metric.name).expect("registered by the newest");
+        let moves_on = |mode: Mode| {
+            let runs = metric_runs(metric.name, |m| m.moves_on(mode));
+            let text = match runs.as_slice() {
+                [(_, _, only)] => instances_text(only),
+                _ => runs
+                    .iter()
+                    .map(|(first, last, instances)| {
+                        format!(
+                            "{} ({})",
+                            instances_text(instances),
+                            releases_cell(*first, *last)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", then "),
+            };
+            let name = match mode {
+                Mode::Pull => "pull",
+                Mode::Push => "push",
+            };
+            format!("{name}: {text}")
+        };
+        let _ = writeln!(
+            out,
+            "| [{}]({root}{PROMETHEUS_CHAPTER}#{}) | {kind} | {}<br>{} | vLLM {} | {} |",
+            breakable_code(metric.name),
+            metric_anchor(metric.name),
+            moves_on(Mode::Pull),
+            moves_on(Mode::Push),
+            first.first_release(),
+            runs_cell(&metric_runs(metric.name, |m| m.help), |help| format!(
+                "“{}”",
+                cell(help)
+            )),
+        );
+    }
+    styled_table("prometheus-metrics", &out)
+}
+
+/// A bucket bound in the unit people read: `5 ms`, `1 s`, `2 KiB`, `10`.
+fn quantity(observes: Observation, x: f64) -> String {
+    match observes {
+        Observation::TransferDuration | Observation::PostDuration => {
+            if x < 1.0 {
+                format!("{} ms", trimmed(x * 1e3, 6))
+            } else {
+                format!("{} s", trimmed(x, 6))
+            }
+        }
+        Observation::BytesTransferred => {
+            let unit = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+                .into_iter()
+                .find(|&(size, _)| x >= size as f64 && (x / size as f64).fract() == 0.0);
+            match unit {
+                Some((size, name)) => format!("{} {name}", trimmed(x / size as f64, 6)),
+                None => format!("{} B", trimmed(x, 6)),
+            }
+        }
+        Observation::NumDescriptors => trimmed(x, 6),
+    }
+}
+
+/// A bucket bound in the metric's unit, and in the readable one:
+/// `0.005 s = 5 ms`, `2,048 B = 2 KiB`, `10`.
+fn bound_text(observes: Observation, x: f64) -> String {
+    match observes {
+        Observation::TransferDuration | Observation::PostDuration => {
+            format!("{} s = {} ms", trimmed(x, 6), trimmed(x * 1e3, 6))
+        }
+        Observation::BytesTransferred => {
+            format!("{} B = {}", grouped(x as u64, ','), quantity(observes, x))
+        }
+        Observation::NumDescriptors => trimmed(x, 6),
+    }
+}
+
+/// The unit a histogram observes, as its section names it.
+fn observation_unit(observes: Observation) -> &'static str {
+    match observes {
+        Observation::TransferDuration | Observation::PostDuration => "seconds",
+        Observation::BytesTransferred => "bytes",
+        Observation::NumDescriptors => "descriptors (a count)",
+    }
+}
+
+/// The tables behind `{{#nixl prometheus-buckets}}`: every histogram's,
+/// each titled with its name.
+pub fn all_buckets() -> String {
+    histograms()
+        .map(|metric| prometheus_buckets(metric, true))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The table behind `{{#nixl prometheus-buckets NAME}}`: one row per bucket
+/// of the histogram, `+Inf` last. `titled` names the metric above it.
+pub fn prometheus_buckets(metric: &Metric, titled: bool) -> String {
+    let MetricType::Histogram { bounds, observes } = metric.kind else {
+        unreachable!("only histograms are passed");
+    };
+    let mut out = String::new();
+    if titled {
+        let _ = write!(out, "**{}**: ", code(metric.name));
+    }
+    let _ = writeln!(
+        out,
+        "{} finite buckets, then `+Inf`; observed in {}.\n",
+        bounds.len(),
+        observation_unit(observes)
+    );
+    let mut table = String::from(
+        "| `le` label | Upper bound | `histogram_quantile` spreads the bucket's observations over |\n\
+         |---|---|---|\n",
+    );
+    let mut lower = 0.0;
+    for &upper in bounds {
+        let _ = writeln!(
+            table,
+            "| {} | {} | ({}, {}] |",
+            code(&GoFloat(upper).to_string()),
+            bound_text(observes, upper),
+            if lower == 0.0 {
+                "0".to_string()
+            } else {
+                quantity(observes, lower)
+            },
+            quantity(observes, upper),
+        );
+        lower = upper;
+    }
+    let _ = writeln!(
+        table,
+        "| `+Inf` | none | above {top}: a quantile that falls here is reported as {top} |",
+        top = quantity(observes, lower),
+    );
+    out.push_str(&styled_table("prometheus-buckets", &table));
+    out
+}
+
+/// A recipe's unit, in words.
+fn unit_text(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Seconds => "seconds",
+        Unit::Bytes => "bytes",
+        Unit::BytesPerSecond => "bytes per second",
+        Unit::PerSecond => "events per second",
+        Unit::Number => "a plain number",
+    }
+}
+
+/// A recipe's PromQL as the book prints it, on two lines where it would not
+/// fit the page: a ratio breaks before its `/`, a quantile after its `q,`.
+/// Joining the lines with a space gives [`Recipe::promql`] back.
+pub fn promql_text(recipe: &Recipe) -> String {
+    let operand = |e: &Expr| match e {
+        Expr::Ratio(..) => format!("({e})"),
+        _ => e.to_string(),
+    };
+    match recipe.expr {
+        Expr::Ratio(a, b) => format!("{}\n  / {}", operand(a), operand(b)),
+        Expr::Quantile(..) => recipe.promql().replacen(", ", ",\n  ", 1),
+        Expr::SumRate(..) => recipe.promql(),
+    }
+}
+
+/// The sections behind `{{#nixl promql-recipes}}`: per recipe, a heading
+/// (id `recipe-ID`), its unit and first release, the PromQL, and what it
+/// answers and does not.
+pub fn promql_recipes() -> String {
+    recipes::CATALOG
+        .iter()
+        .map(|recipe| {
+            format!(
+                "### {title} {{ #recipe-{id} }}\n\n\
+                 Recipe `{id}`: {unit}, from vLLM {since} on.\n\n\
+                 ```promql\n{promql}\n```\n\n\
+                 **Answers:** {answers}\n\n\
+                 **Does not answer:** {does_not}",
+                title = recipe.title,
+                id = recipe.id,
+                unit = unit_text(recipe.unit),
+                since = recipe.first_family().first_release(),
+                promql = promql_text(recipe),
+                answers = recipe.answers,
+                does_not = recipe.does_not_answer,
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The link behind `{{#nixl grafana-dashboard}}`: the dashboard the
+/// preprocessor writes to `generated/` (see [`write_dashboard`]).
+pub fn grafana_dashboard_link(root: &str) -> String {
+    let size_kib = dashboard::grafana_dashboard().len() as f64 / 1024.0;
+    format!(
+        "<p class=\"nixl-download\"><a href=\"{root}{GENERATED_DIR}/{DASHBOARD_FILE}\" \
+         download=\"{DASHBOARD_FILE}\">Download the Grafana dashboard</a> \
+         (<code>{DASHBOARD_FILE}</code>, {size_kib:.0} KiB: {panels} panels, one per recipe, \
+         uid <code>{uid}</code>)</p>",
+        panels = recipes::CATALOG.len(),
+        uid = dashboard::UID,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preprocessor::markdown::{assert_rectangular, rows};
+    use crate::preprocessor::{expand, expand_ok};
+
+    #[test]
+    fn prometheus_metrics_has_a_row_per_metric_linked_to_its_section() {
+        let out = expand_ok("{{#nixl prometheus-metrics}}\n", "prometheus.md");
+        let rows = rows(&out);
+        assert_eq!(rows.len(), 2 + 8);
+        assert_rectangular(&rows);
+        let row = |name: &str| {
+            *rows
+                .iter()
+                .find(|r| {
+                    r.starts_with(&format!("| [<code>{}</code>]", name.replace('_', "_<wbr>")))
+                })
+                .unwrap_or_else(|| panic!("no row {name}: {rows:#?}"))
+        };
+        assert_eq!(
+            row("vllm:nixl_xfer_time_seconds"),
+            "| [<code>vllm:nixl_<wbr>xfer_<wbr>time_<wbr>seconds</code>](prometheus.md#vllm-nixl-xfer-time-seconds) \
+             | histogram: `_bucket`, `_count`, `_sum`; labels `model_name`, `engine`, and `le` on `_bucket` \
+             | pull: decode<br>push: prefill | vLLM 0.11.1 \
+             | “Histogram of transfer duration for NIXL KV Cache transfers.” |"
+        );
+        let failed = row("vllm:nixl_num_failed_transfers");
+        assert!(
+            failed.contains(
+                "| counter: `_total`; labels `model_name`, `engine` | pull: decode<br>push: prefill \
+                 (0.11.1 ≤ vLLM < 0.31.0), then prefill and decode (vLLM ≥ 0.31.0) | vLLM 0.11.1 \
+                 | 0.11.1 ≤ vLLM < 0.31.0: “Number of failed NIXL KV Cache transfers.”<br>\
+                 vLLM ≥ 0.31.0: “Number of failed NIXL KV Cache transfers, including handshake"
+            ),
+            "{failed}"
+        );
+        assert!(
+            row("vllm:nixl_num_kv_expired_reqs")
+                .contains("| pull: prefill<br>push: prefill | vLLM 0.15.0 |")
+        );
+        assert!(
+            row("vllm:nixl_num_notifications_after_expiry")
+                .contains("| pull: prefill<br>push: prefill | vLLM 0.32.0 |")
+        );
+        let nested = expand_ok("{{#nixl prometheus-metrics}}\n", "reference/glossary.md");
+        assert!(nested.contains("](../prometheus.md#vllm-nixl-num-descriptors)"));
+    }
+
+    #[test]
+    fn metric_anchors_are_the_pinned_section_ids() {
+        let anchors: Vec<String> = metrics::of(newest())
+            .iter()
+            .map(|m| metric_anchor(m.name))
+            .collect();
+        assert_eq!(
+            anchors,
+            [
+                "vllm-nixl-xfer-time-seconds",
+                "vllm-nixl-post-time-seconds",
+                "vllm-nixl-bytes-transferred",
+                "vllm-nixl-num-descriptors",
+                "vllm-nixl-num-failed-transfers",
+                "vllm-nixl-num-failed-notifications",
+                "vllm-nixl-num-kv-expired-reqs",
+                "vllm-nixl-num-notifications-after-expiry",
+            ]
+        );
+    }
+
+    #[test]
+    fn buckets_list_every_bound_with_units() {
+        let xfer = expand_ok(
+            "{{#nixl prometheus-buckets vllm:nixl_xfer_time_seconds}}\n",
+            "prometheus.md",
+        );
+        assert!(
+            xfer.contains("12 finite buckets, then `+Inf`; observed in seconds."),
+            "{xfer}"
+        );
+        let xfer_rows = rows(&xfer);
+        assert_eq!(xfer_rows.len(), 2 + 12 + 1);
+        assert_rectangular(&xfer_rows);
+        assert_eq!(xfer_rows[2], "| `0.005` | 0.005 s = 5 ms | (0, 5 ms] |");
+        assert_eq!(
+            xfer_rows[6],
+            "| `0.075` | 0.075 s = 75 ms | (50 ms, 75 ms] |"
+        );
+        assert_eq!(xfer_rows[13], "| `5.0` | 5 s = 5000 ms | (1 s, 5 s] |");
+        assert_eq!(
+            xfer_rows[14],
+            "| `+Inf` | none | above 5 s: a quantile that falls here is reported as 5 s |"
+        );
+
+        let bytes = prometheus_buckets(
+            metrics::find(newest(), metrics::BYTES_TRANSFERRED).unwrap(),
+            false,
+        );
+        let bytes_rows = rows(&bytes);
+        assert_eq!(bytes_rows[2], "| `2048.0` | 2,048 B = 2 KiB | (0, 2 KiB] |");
+        assert_eq!(
+            bytes_rows[7],
+            "| `2.097152e+06` | 2,097,152 B = 2 MiB | (512 KiB, 2 MiB] |"
+        );
+        assert_eq!(
+            bytes_rows[13],
+            "| `8.589934592e+09` | 8,589,934,592 B = 8 GiB | (2 GiB, 8 GiB] |"
+        );
+        let descriptors = prometheus_buckets(
+            metrics::find(newest(), metrics::NUM_DESCRIPTORS).unwrap(),
+            false,
+        );
+        assert!(descriptors.contains("| `50000.0` | 50000 | (20000, 50000] |"));
+
+        let all = expand_ok("{{#nixl prometheus-buckets}}\n", "prometheus.md");
+        assert_eq!(
+            all.matches("<div class=\"nixl-table nixl-prometheus-buckets\">")
+                .count(),
+            4
+        );
+        assert!(all.contains("**`vllm:nixl_post_time_seconds`**: 13 finite buckets"));
+
+        let errors = expand(
+            "{{#nixl prometheus-buckets vllm:nixl_num_failed_transfers}}\n",
+            Path::new("a.md"),
+        )
+        .unwrap_err();
+        assert!(
+            errors[0].message.contains(
+                "unknown histogram `vllm:nixl_num_failed_transfers`; known histograms: \
+                 vllm:nixl_xfer_time_seconds, vllm:nixl_post_time_seconds, \
+                 vllm:nixl_bytes_transferred, vllm:nixl_num_descriptors"
+            ),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn promql_recipes_have_a_section_each_with_the_exact_query() {
+        let out = expand_ok("{{#nixl promql-recipes}}\n", "prometheus.md");
+        assert_eq!(out.matches("\n### ").count(), recipes::CATALOG.len());
+        for recipe in recipes::CATALOG {
+            assert!(
+                out.contains(&format!("### {} {{ #recipe-{} }}", recipe.title, recipe.id)),
+                "{}",
+                recipe.id
+            );
+            let text = promql_text(recipe);
+            assert!(out.contains(&format!("```promql\n{text}\n```")));
+            // Only the line break differs from the query itself.
+            assert_eq!(text.replace("\n  ", " "), recipe.promql());
+            assert!(text.lines().all(|line| line.len() <= 80), "{text}");
+            assert!(out.contains(recipe.does_not_answer));
+        }
+        assert!(out.contains(
+            "Recipe `kv-expired-reqs-per-second`: events per second, from vLLM 0.15.0 on."
+        ));
+    }
+
+    #[test]
+    fn the_dashboard_link_points_at_the_written_dashboard() {
+        assert_eq!(
+            Path::new(dashboard::PATH).file_name().unwrap(),
+            DASHBOARD_FILE
+        );
+        let out = expand_ok("{{#nixl grafana-dashboard}}\n", "reference/glossary.md");
+        assert!(
+            out.contains(
+                "<a href=\"../generated/nixl-kv-transfer.json\" download=\"nixl-kv-transfer.json\">"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("15 panels, one per recipe"), "{out}");
+
+        let dir = std::env::temp_dir().join(format!("nixl-book-dashboard-{}", std::process::id()));
+        write_dashboard(&dir).unwrap();
+        let committed =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(dashboard::PATH))
+                .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join(DASHBOARD_FILE)).unwrap(),
+            committed
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
