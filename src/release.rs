@@ -234,7 +234,7 @@ pub enum FailureMark {
 /// for family in Family::ALL {
 ///     println!("{family}: vLLM {}", family.releases());
 /// }
-/// assert_eq!(Family::F4.releases(), "0.15.0 – 0.30.x");
+/// assert_eq!(Family::F4.releases().to_string(), "0.15.0 – 0.30.x");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
@@ -305,20 +305,30 @@ impl Family {
         }
     }
 
-    /// The releases in the family, as people write them.
+    /// The releases in the family, as people write them: from its first
+    /// release to the last before the next family's first.
     ///
     /// ```
     /// use nixl_kv_metrics::release::Family;
-    /// assert_eq!(Family::F3.releases(), "0.12.0 – 0.14.x");
+    ///
+    /// let all: Vec<String> = Family::ALL.iter().map(|f| f.releases().to_string()).collect();
+    /// assert_eq!(all, [
+    ///     "0.11.0",
+    ///     "0.11.1 – 0.11.x",
+    ///     "0.12.0 – 0.14.x",
+    ///     "0.15.0 – 0.30.x",
+    ///     "0.31.x",
+    ///     "0.32.0 – 0.34.0 and newer",
+    /// ]);
     /// ```
-    pub const fn releases(self) -> &'static str {
-        match self {
-            Family::F1 => "0.11.0",
-            Family::F2 => "0.11.1 – 0.11.2",
-            Family::F3 => "0.12.0 – 0.14.x",
-            Family::F4 => "0.15.0 – 0.30.x",
-            Family::F5 => "0.31.x",
-            Family::F6 => "0.32.0 – 0.34.0 and newer",
+    pub fn releases(self) -> Releases {
+        let next = Family::ALL
+            .windows(2)
+            .find(|pair| pair[0] == self)
+            .map(|pair| pair[1]);
+        Releases {
+            first: self.first_release(),
+            last: next.map_or(Last::Newest, |next| Last::before(next.first_release())),
         }
     }
 
@@ -419,26 +429,77 @@ impl Family {
     pub const fn keeps_failure_only_stats(self) -> bool {
         matches!(self, Family::F4 | Family::F5 | Family::F6)
     }
-
-    /// In words, when the family's `is_empty()` is true (for the book).
-    ///
-    /// ```
-    /// use nixl_kv_metrics::release::Family;
-    /// assert_eq!(Family::F6.empty_when(), "every list is empty");
-    /// ```
-    pub const fn empty_when(self) -> &'static str {
-        match self {
-            Family::F1 => "the counter is 0",
-            Family::F2 | Family::F3 => "no successful transfers (failures are ignored)",
-            Family::F4 => "no successes, no failed transfers or notifications, no expiries",
-            Family::F5 | Family::F6 => "every list is empty",
-        }
-    }
 }
 
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self:?}")
+    }
+}
+
+/// A run of vLLM releases, as people write it: `0.31.x`, `0.12.0 – 0.14.x`,
+/// `0.32.0 – 0.34.0 and newer`.
+///
+/// ```
+/// use nixl_kv_metrics::release::Family;
+///
+/// let eight_fields = Family::F2.releases().through(Family::F4.releases());
+/// assert_eq!(eight_fields.to_string(), "0.11.1 – 0.30.x");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Releases {
+    first: Release,
+    last: Last,
+}
+
+impl Releases {
+    /// From the first of these releases to the last of `later`'s.
+    pub fn through(self, later: Releases) -> Releases {
+        Releases {
+            first: self.first,
+            last: later.last,
+        }
+    }
+}
+
+impl fmt::Display for Releases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.first;
+        match self.last {
+            Last::Exact(last) if last == first => write!(f, "{first}"),
+            Last::Exact(last) => write!(f, "{first} – {last}"),
+            Last::Minor(major, minor)
+                if (major, minor, 0) == (first.major, first.minor, first.patch) =>
+            {
+                write!(f, "{major}.{minor}.x")
+            }
+            Last::Minor(major, minor) => write!(f, "{first} – {major}.{minor}.x"),
+            Last::Newest if first == Release::NEWEST_KNOWN => write!(f, "{first} and newer"),
+            Last::Newest => write!(f, "{first} – {} and newer", Release::NEWEST_KNOWN),
+        }
+    }
+}
+
+/// Where a run of releases ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Last {
+    /// At this release.
+    Exact(Release),
+    /// With every patch release of this `MAJOR.MINOR`.
+    Minor(u32, u32),
+    /// Nowhere yet: at the newest release checked, and any newer.
+    Newest,
+}
+
+impl Last {
+    /// The end of the releases before `next`: the previous patch release,
+    /// or every patch of the previous minor one. (No family starts at a
+    /// `MAJOR.0.0`.)
+    fn before(next: Release) -> Last {
+        match next.patch.checked_sub(1) {
+            Some(patch) => Last::Exact(Release::new(next.major, next.minor, patch)),
+            None => Last::Minor(next.major, next.minor - 1),
+        }
     }
 }
 
@@ -515,27 +576,20 @@ mod tests {
 
     #[test]
     fn family_boundaries() {
+        // Releases inside each family, its first and last ones included.
         let cases = [
-            ("0.11.0", Family::F1),
-            ("0.11.1", Family::F2),
-            ("0.11.2", Family::F2),
-            ("0.12.0", Family::F3),
-            ("0.14.9", Family::F3),
-            ("0.15.0", Family::F4),
-            ("0.30.5", Family::F4),
-            ("0.31.0", Family::F5),
-            ("0.31.7", Family::F5),
-            ("0.32.0", Family::F6),
-            ("0.33.0", Family::F6),
-            ("0.34.0", Family::F6),
-            ("1.0.0", Family::F6),
+            (Family::F1, "0.11.0"),
+            (Family::F2, "0.11.1 0.11.2"),
+            (Family::F3, "0.12.0 0.14.9"),
+            (Family::F4, "0.15.0 0.30.5"),
+            (Family::F5, "0.31.0 0.31.7"),
+            (Family::F6, "0.32.0 0.33.0 0.34.0 1.0.0"),
         ];
-        for (text, family) in cases {
-            assert_eq!(
-                text.parse::<Release>().unwrap().family(),
-                Ok(family),
-                "{text}"
-            );
+        for (family, releases) in cases {
+            for text in releases.split(' ') {
+                let release: Release = text.parse().unwrap();
+                assert_eq!(release.family(), Ok(family), "{text}");
+            }
         }
     }
 

@@ -250,22 +250,10 @@ impl Families {
     /// assert_eq!(Shape::Eleven.families().releases(), "0.32.0 – 0.34.0 and newer");
     /// ```
     pub fn releases(self) -> String {
-        if self.first == self.last {
-            return self.first.releases().to_string();
-        }
-        let start = self
-            .first
+        self.first
             .releases()
-            .split(" – ")
-            .next()
-            .unwrap_or_default();
-        let end = self
-            .last
-            .releases()
-            .rsplit(" – ")
-            .next()
-            .unwrap_or_default();
-        format!("{start} – {end}")
+            .through(self.last.releases())
+            .to_string()
     }
 }
 

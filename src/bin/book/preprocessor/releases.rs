@@ -255,7 +255,7 @@ mod tests {
         };
         assert_eq!(
             row("vLLM releases"),
-            "| vLLM releases | 0.11.0 | 0.11.1 – 0.11.2 | 0.12.0 – 0.14.x | 0.15.0 – 0.30.x \
+            "| vLLM releases | 0.11.0 | 0.11.1 – 0.11.x | 0.12.0 – 0.14.x | 0.15.0 – 0.30.x \
              | 0.31.x | 0.32.0 – 0.34.0 and newer |"
         );
         assert_eq!(
