@@ -73,17 +73,6 @@ pub struct Key {
     dot: bool,
 }
 
-impl Key {
-    /// The entry of a reference line (no dots) drawn with `stroke`.
-    pub fn rule(label: &'static str, stroke: Stroke) -> Key {
-        Key {
-            label,
-            stroke,
-            dot: false,
-        }
-    }
-}
-
 /// A line chart under construction.
 pub struct Chart {
     svg: Svg,
@@ -122,6 +111,21 @@ impl Chart {
             y_max: (max / step).ceil() * step,
             points,
         }
+    }
+
+    /// A chart of MiB per second whose scale reaches just above `bound`, a
+    /// bandwidth no series can pass, drawn as a dashed line labelled
+    /// `label` in the legend; returns the chart and that legend key.
+    pub fn bandwidth(
+        name: &str,
+        titles: (&str, &str),
+        (bound, label): (f64, &'static str),
+        points: usize,
+    ) -> (Chart, Key) {
+        let mut chart = Chart::new(name, titles, 78.0, bound * 1.05, points);
+        chart.y_axis(format_mib_s, "MiB per second");
+        let key = chart.bound(bound, label);
+        (chart, key)
     }
 
     /// The x coordinate of the `i`-th point.
@@ -167,9 +171,10 @@ impl Chart {
     }
 
     /// A tick at each point, labelled with its value and, in a second line,
-    /// a note (`labels[i]`), and the axis `title` below them.
-    pub fn x_axis(&mut self, labels: &[(String, String)], title: &str) {
-        for (i, (value, note)) in labels.iter().enumerate() {
+    /// a note (`labels` gives both, point by point), and the axis `title`
+    /// below them.
+    pub fn x_axis(&mut self, labels: impl IntoIterator<Item = (String, String)>, title: &str) {
+        for (i, (value, note)) in labels.into_iter().enumerate() {
             let x = self.x(i);
             self.svg.line(
                 (x, BOTTOM),
@@ -179,14 +184,14 @@ impl Chart {
             self.svg.text(
                 x,
                 BOTTOM + 21.0,
-                value,
+                &value,
                 Font::sans(12.5).bold(),
                 Anchor::Middle,
             );
             self.svg.text(
                 x,
                 BOTTOM + 37.0,
-                note,
+                &note,
                 Font::mono(11.0).fill(colour::MUTED),
                 Anchor::Middle,
             );
@@ -200,10 +205,17 @@ impl Chart {
         );
     }
 
-    /// A horizontal reference line at `value` (a bound no series can pass).
-    pub fn rule(&mut self, value: f64, stroke: Stroke) {
+    /// A dashed grey line at `value`: a bound no series can pass. Returns
+    /// its key for the legend.
+    fn bound(&mut self, value: f64, label: &'static str) -> Key {
+        let stroke = Stroke::solid(colour::GREY, 1.4).dashed("6 4");
         let y = self.y(value);
         self.svg.line((self.left, y), (RIGHT, y), stroke);
+        Key {
+            label,
+            stroke,
+            dot: false,
+        }
     }
 
     /// Each series' line through `points`, then its dots (so that no line

@@ -105,12 +105,10 @@ pub fn draw() -> Svg {
     );
     chart.y_axis(format_ms, "milliseconds");
     // x axis: TP, and the number of transfers the line counts there.
-    let labels: Vec<(String, String)> = points
-        .iter()
-        .map(|p| (format!("TP = {}", p.tp), format!("n = {}", p.transfers)))
-        .collect();
     chart.x_axis(
-        &labels,
+        points
+            .iter()
+            .map(|p| (format!("TP = {}", p.tp), format!("n = {}", p.transfers))),
         "decode TP (n: Num successful transfers on the line)",
     );
 

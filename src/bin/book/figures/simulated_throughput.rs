@@ -12,8 +12,8 @@ use nixl_kv_metrics::topology::{BlockLayout, Deployment, Mode, ModelGeometry, Pa
 use nixl_kv_metrics::views::LineReading;
 use nixl_kv_metrics::wallclock::WallClock;
 
-use super::chart::{Chart, Key, Series, format_mib_s};
-use crate::svg::{Anchor, Stroke, Svg, colour};
+use super::chart::{Chart, Series, format_mib_s};
+use crate::svg::{Anchor, Svg, colour};
 
 /// Mean request arrivals per second charted, about ×3 apart.
 const ARRIVAL_RATES: [f64; 6] = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0];
@@ -109,26 +109,19 @@ fn points() -> Vec<LoadPoint> {
 /// against load.
 pub fn draw() -> Svg {
     let points = points();
-    let capacity = capacity_mib_s();
-    let mut chart = Chart::new(
+    let (mut chart, links) = Chart::bandwidth(
         "Simulated throughput against load",
         (
             "More load: the line's Throughput falls as the engine moves more",
             "Simulated decode instance at TP 2, first 10 s log line at each request rate",
         ),
-        78.0,
-        capacity * 1.05,
+        (capacity_mib_s(), "2 links × 25 GB/s"),
         points.len(),
     );
-    chart.y_axis(format_mib_s, "MiB per second");
-    let links = Stroke::solid(colour::GREY, 1.4).dashed("6 4");
-    chart.rule(capacity, links);
-    let labels: Vec<(String, String)> = points
-        .iter()
-        .map(|p| (format!("{}/s", p.rate), format!("×{:.1}", p.concurrency)))
-        .collect();
     chart.x_axis(
-        &labels,
+        points
+            .iter()
+            .map(|p| (format!("{}/s", p.rate), format!("×{:.1}", p.concurrency))),
         "requests per second (×: mean READs in flight while busy)",
     );
 
@@ -151,10 +144,7 @@ pub fn draw() -> Svg {
     chart.legend(
         &[
             ("from the log line", &[logged.key(), window.key()]),
-            (
-                "needs NIXL's start times",
-                &[wall.key(), Key::rule("2 links × 25 GB/s", links)],
-            ),
+            ("needs NIXL's start times", &[wall.key(), links]),
         ],
         &[],
     );

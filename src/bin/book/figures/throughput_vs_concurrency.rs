@@ -9,8 +9,8 @@ use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::telemetry::{MIB, XferTelemetry};
 use nixl_kv_metrics::wallclock::WallClock;
 
-use super::chart::{Chart, Key, Series, format_mib_s};
-use crate::svg::{Anchor, Stroke, Svg, colour};
+use super::chart::{Chart, Series, format_mib_s};
+use crate::svg::{Anchor, Svg, colour};
 
 /// The link all READs of the chart share: one decode rank's 200 Gb/s NIC.
 const SHARED_LINK: Link = Link {
@@ -97,27 +97,20 @@ fn points() -> Vec<OverlapPoint> {
 /// READs in flight.
 pub fn draw() -> Svg {
     let points = points();
-    let link_mib_s = SHARED_LINK.bytes_per_s / MIB;
-    let mut chart = Chart::new(
+    // The link's bandwidth, which no view can exceed.
+    let (mut chart, link) = Chart::bandwidth(
         "Throughput against transfers in flight",
         (
             "Overlapping transfers make the line's Throughput fall",
             "READs of 8 MiB posted back to back on one 25 GB/s link: what the line says, what moved",
         ),
-        78.0,
-        link_mib_s * 1.05,
+        (SHARED_LINK.bytes_per_s / MIB, "link bandwidth"),
         points.len(),
     );
-    chart.y_axis(format_mib_s, "MiB per second");
-    // The link's bandwidth, which no view can exceed.
-    let link = Stroke::solid(colour::GREY, 1.4).dashed("6 4");
-    chart.rule(link_mib_s, link);
-    let labels: Vec<(String, String)> = points
-        .iter()
-        .map(|p| (p.reads.to_string(), format!("×{:.1}", p.concurrency)))
-        .collect();
     chart.x_axis(
-        &labels,
+        points
+            .iter()
+            .map(|p| (p.reads.to_string(), format!("×{:.1}", p.concurrency))),
         "READs posted (×: mean number in flight, Σxfer / busy time)",
     );
 
@@ -145,10 +138,7 @@ pub fn draw() -> Svg {
     }
 
     chart.legend(
-        &[(
-            "per second of",
-            &[logged.key(), wall.key(), Key::rule("link bandwidth", link)],
-        )],
+        &[("per second of", &[logged.key(), wall.key(), link])],
         &["Throughput × mean in flight", "= wall-clock throughput"],
     );
     chart.finish()

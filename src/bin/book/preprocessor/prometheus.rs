@@ -399,47 +399,63 @@ mod tests {
 
     #[test]
     fn buckets_list_every_bound_with_units() {
+        /// A histogram, its number of finite buckets, and some rows by index
+        /// (2 is the first bucket's).
+        type Case = (&'static str, usize, &'static [(usize, &'static str)]);
+        let cases: [Case; 3] = [
+            (
+                metrics::XFER_TIME,
+                12,
+                &[
+                    (2, "| `0.005` | 0.005 s = 5 ms | (0, 5 ms] |"),
+                    (6, "| `0.075` | 0.075 s = 75 ms | (50 ms, 75 ms] |"),
+                    (13, "| `5.0` | 5 s = 5000 ms | (1 s, 5 s] |"),
+                    (
+                        14,
+                        "| `+Inf` | none | above 5 s: a quantile that falls here is reported as 5 s |",
+                    ),
+                ],
+            ),
+            (
+                metrics::BYTES_TRANSFERRED,
+                12,
+                &[
+                    (2, "| `2048.0` | 2,048 B = 2 KiB | (0, 2 KiB] |"),
+                    (
+                        7,
+                        "| `2.097152e+06` | 2,097,152 B = 2 MiB | (512 KiB, 2 MiB] |",
+                    ),
+                    (
+                        13,
+                        "| `8.589934592e+09` | 8,589,934,592 B = 8 GiB | (2 GiB, 8 GiB] |",
+                    ),
+                ],
+            ),
+            (
+                metrics::NUM_DESCRIPTORS,
+                14,
+                &[(15, "| `50000.0` | 50000 | (20000, 50000] |")],
+            ),
+        ];
+        for (name, buckets, expected) in cases {
+            let out = expand_ok(
+                &format!("{{{{#nixl prometheus-buckets {name}}}}}\n"),
+                "prometheus.md",
+            );
+            let header = format!("\n{buckets} finite buckets, then `+Inf`");
+            assert!(out.contains(&header), "{name}: {out}");
+            let rows = rows(&out);
+            assert_eq!(rows.len(), 2 + buckets + 1, "{name}");
+            assert_rectangular(&rows);
+            for &(index, row) in expected {
+                assert_eq!(rows[index], row, "{name}");
+            }
+        }
         let xfer = expand_ok(
             "{{#nixl prometheus-buckets vllm:nixl_xfer_time_seconds}}\n",
             "prometheus.md",
         );
-        assert!(
-            xfer.contains("12 finite buckets, then `+Inf`; observed in seconds."),
-            "{xfer}"
-        );
-        let xfer_rows = rows(&xfer);
-        assert_eq!(xfer_rows.len(), 2 + 12 + 1);
-        assert_rectangular(&xfer_rows);
-        assert_eq!(xfer_rows[2], "| `0.005` | 0.005 s = 5 ms | (0, 5 ms] |");
-        assert_eq!(
-            xfer_rows[6],
-            "| `0.075` | 0.075 s = 75 ms | (50 ms, 75 ms] |"
-        );
-        assert_eq!(xfer_rows[13], "| `5.0` | 5 s = 5000 ms | (1 s, 5 s] |");
-        assert_eq!(
-            xfer_rows[14],
-            "| `+Inf` | none | above 5 s: a quantile that falls here is reported as 5 s |"
-        );
-
-        let bytes = prometheus_buckets(
-            metrics::find(newest(), metrics::BYTES_TRANSFERRED).unwrap(),
-            false,
-        );
-        let bytes_rows = rows(&bytes);
-        assert_eq!(bytes_rows[2], "| `2048.0` | 2,048 B = 2 KiB | (0, 2 KiB] |");
-        assert_eq!(
-            bytes_rows[7],
-            "| `2.097152e+06` | 2,097,152 B = 2 MiB | (512 KiB, 2 MiB] |"
-        );
-        assert_eq!(
-            bytes_rows[13],
-            "| `8.589934592e+09` | 8,589,934,592 B = 8 GiB | (2 GiB, 8 GiB] |"
-        );
-        let descriptors = prometheus_buckets(
-            metrics::find(newest(), metrics::NUM_DESCRIPTORS).unwrap(),
-            false,
-        );
-        assert!(descriptors.contains("| `50000.0` | 50000 | (20000, 50000] |"));
+        assert!(xfer.contains("observed in seconds."), "{xfer}");
 
         let all = expand_ok("{{#nixl prometheus-buckets}}\n", "prometheus.md");
         assert_eq!(

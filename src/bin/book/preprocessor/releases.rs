@@ -163,18 +163,12 @@ fn changes(previous: Option<Family>, family: Family, root: &str) -> String {
     let Some(previous) = previous else {
         return "(the first)".to_string();
     };
-    let added: Vec<Field> = family
-        .fields()
-        .iter()
-        .copied()
-        .filter(|f| !previous.fields().contains(f))
-        .collect();
-    let removed: Vec<Field> = previous
-        .fields()
-        .iter()
-        .copied()
-        .filter(|f| !family.fields().contains(f))
-        .collect();
+    // The fields of `a`'s line that `b`'s lacks.
+    let missing = |a: Family, b: Family| -> Vec<Field> {
+        let (a, b) = (a.fields(), b.fields());
+        a.iter().copied().filter(|f| !b.contains(f)).collect()
+    };
+    let (added, removed) = (missing(family, previous), missing(previous, family));
     let list = |fields: &[Field]| {
         fields
             .iter()
