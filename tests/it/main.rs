@@ -13,3 +13,4 @@ mod laws;
 mod logs;
 mod promtool;
 mod topology;
+mod transcripts;
