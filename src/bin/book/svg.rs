@@ -439,8 +439,9 @@ mod tests {
         let mut svg = Svg::card(100.0, 50.0, "a < b");
         svg.text(1.0, 2.0, "x & \"y\"", Font::sans(12.0), Anchor::Start);
         let out = svg.finish();
-        assert!(out.contains("<title>a &lt; b</title>"));
-        assert!(out.contains(">x &amp; &quot;y&quot;</text>"));
+        for part in ["<title>a &lt; b</title>", ">x &amp; &quot;y&quot;</text>"] {
+            assert!(out.contains(part), "{part} in {out}");
+        }
         assert!(out.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\""));
         assert!(out.ends_with("</svg>\n"));
     }

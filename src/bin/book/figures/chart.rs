@@ -313,10 +313,13 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(format_ms(2.5), "2.5");
-        assert_eq!(format_ms(4.0), "4");
-        assert_eq!(format_mib_s(23_841.9), "23\u{2009}842");
-        assert_eq!(format_mib_s(868.8), "869");
+        let labels = [
+            format_ms(2.5),
+            format_ms(4.0),
+            format_mib_s(23_841.9),
+            format_mib_s(868.8),
+        ];
+        assert_eq!(labels, ["2.5", "4", "23\u{2009}842", "869"]);
     }
 
     #[test]
