@@ -109,14 +109,17 @@ pub fn draw() -> Svg {
         points
             .iter()
             .map(|p| (format!("TP = {}", p.tp), format!("n = {}", p.transfers))),
-        "decode TP (n: Num successful transfers on the line)",
+        &format!(
+            "decode TP (n: {} on the line)",
+            Field::NumSuccessfulTransfers.name()
+        ),
     );
 
     // The series not on the line first, so the line's own are on top.
     let series = [
         Line::solid("slowest READ per request", colour::GREY, |p| p.request_ms).dashed("6 4"),
-        Line::solid("P90 xfer time (ms)", colour::RED, |p| p.p90_ms),
-        Line::solid("Avg xfer time (ms)", colour::BLUE, |p| p.avg_ms),
+        Line::solid(Field::P90XferTimeMs.name(), colour::RED, |p| p.p90_ms),
+        Line::solid(Field::AvgXferTimeMs.name(), colour::BLUE, |p| p.avg_ms),
     ];
     chart.series(&series, &points);
     // Value labels right of the points, pushed apart where they would overlap.

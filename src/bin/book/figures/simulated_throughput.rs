@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use nixl_kv_metrics::field::Field;
 use nixl_kv_metrics::logs::parse_line;
 use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::simulation::{LoggingConfig, SimConfig, Simulation};
@@ -127,7 +128,7 @@ pub fn draw() -> Svg {
 
     let wall = Line::solid("MiB / busy time", colour::GREEN, |p| p.wall_mib_s);
     let window = Line::solid("n × Avg MB / 10 s", colour::BLUE, |p| p.window_mib_s);
-    let logged = Line::solid("Throughput (MB/s)", colour::RED, |p| p.logged_mib_s);
+    let logged = Line::solid(Field::ThroughputMbS.name(), colour::RED, |p| p.logged_mib_s);
     chart.series(&[wall, window, logged], &points);
     // Both labelled series above their points (the line's Throughput stays
     // below the busy-time rate, and its labels clear the axis); the
