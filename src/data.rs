@@ -28,12 +28,81 @@
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::input::{self, InputError, TRANSFER_KEYS};
-use crate::release::{FailureMark, Family};
+use crate::input::{self, InputError};
+use crate::release::{Event, FailureMark, Family};
 use crate::stats::NixlKvConnectorStats;
 
-/// The key of 0.11.0's counter.
-const COUNTER_KEY: &str = "num_successful_transfers";
+/// A key of vLLM's `data` dict: the one place the keys are spelled, for
+/// writing the dict and for reading it back.
+///
+/// ```
+/// use nixl_kv_metrics::data::Key;
+/// use nixl_kv_metrics::release::{Event, Family};
+///
+/// let keys: Vec<&str> = Key::of(Family::F4).map(Key::name).collect();
+/// assert_eq!(keys, ["transfer_duration", "post_duration", "bytes_transferred", "num_descriptors",
+///                   "num_failed_transfers", "num_failed_notifications", "num_kv_expired_reqs"]);
+/// assert_eq!(Key::find(Family::F1, "num_successful_transfers"), Some(Key::NumSuccessfulTransfers));
+/// assert_eq!(Key::find(Family::F4, "num_failed_handshakes"), None);
+/// assert_eq!(Key::Event(Event::FailedHandshake).name(), "num_failed_handshakes");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// 0.11.0's only key: the count of successful transfers.
+    NumSuccessfulTransfers,
+    /// Per transfer (0.11.1 on): seconds from post to completion.
+    TransferDuration,
+    /// Per transfer: seconds the post call took.
+    PostDuration,
+    /// Per transfer: bytes moved.
+    BytesTransferred,
+    /// Per transfer: NIXL descriptors.
+    NumDescriptors,
+    /// An event's list: one entry per event.
+    Event(Event),
+}
+
+impl Key {
+    /// The four per-transfer lists, in the dict's order.
+    pub const TRANSFERS: [Key; 4] = [
+        Key::TransferDuration,
+        Key::PostDuration,
+        Key::BytesTransferred,
+        Key::NumDescriptors,
+    ];
+
+    /// The key as vLLM spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Key::NumSuccessfulTransfers => "num_successful_transfers",
+            Key::TransferDuration => "transfer_duration",
+            Key::PostDuration => "post_duration",
+            Key::BytesTransferred => "bytes_transferred",
+            Key::NumDescriptors => "num_descriptors",
+            Key::Event(Event::FailedTransfer) => "num_failed_transfers",
+            Key::Event(Event::FailedNotification) => "num_failed_notifications",
+            Key::Event(Event::FailedHandshake) => "num_failed_handshakes",
+            Key::Event(Event::KvExpiredReq) => "num_kv_expired_reqs",
+            Key::Event(Event::NotificationAfterExpiry) => "num_notifications_after_expiry",
+        }
+    }
+
+    /// The keys of `family`'s dict, in vLLM's order.
+    pub fn of(family: Family) -> impl Iterator<Item = Key> {
+        let counter = family == Family::F1;
+        let transfers: &[Key] = if counter { &[] } else { &Key::TRANSFERS };
+        counter
+            .then_some(Key::NumSuccessfulTransfers)
+            .into_iter()
+            .chain(transfers.iter().copied())
+            .chain(family.events().iter().map(|&event| Key::Event(event)))
+    }
+
+    /// The key of `family`'s dict spelled `name`, if it has one.
+    pub fn find(family: Family, name: &str) -> Option<Key> {
+        Key::of(family).find(|key| key.name() == name)
+    }
+}
 
 impl NixlKvConnectorStats {
     /// Reads stats from the JSON of a `data` dict, for `family`.
@@ -53,23 +122,25 @@ impl NixlKvConnectorStats {
 impl Serialize for NixlKvConnectorStats {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let family = self.family();
-        if family == Family::F1 {
-            let mut map = serializer.serialize_map(Some(1))?;
-            map.serialize_entry(COUNTER_KEY, &self.num_successful_transfers())?;
-            return map.end();
-        }
-        let events = family.events();
-        let mut map = serializer.serialize_map(Some(TRANSFER_KEYS.len() + events.len()))?;
-        map.serialize_entry(TRANSFER_KEYS[0], self.transfer_duration())?;
-        map.serialize_entry(TRANSFER_KEYS[1], self.post_duration())?;
-        map.serialize_entry(TRANSFER_KEYS[2], self.bytes_transferred())?;
-        map.serialize_entry(TRANSFER_KEYS[3], self.num_descriptors())?;
-        for &event in events {
-            let marks = Marks {
-                mark: family.failure_mark(),
-                count: self.event_count(event),
-            };
-            map.serialize_entry(event.key(), &marks)?;
+        let mut map = serializer.serialize_map(Some(Key::of(family).count()))?;
+        for key in Key::of(family) {
+            let name = key.name();
+            match key {
+                Key::NumSuccessfulTransfers => {
+                    map.serialize_entry(name, &self.num_successful_transfers())
+                }
+                Key::TransferDuration => map.serialize_entry(name, self.transfer_duration()),
+                Key::PostDuration => map.serialize_entry(name, self.post_duration()),
+                Key::BytesTransferred => map.serialize_entry(name, self.bytes_transferred()),
+                Key::NumDescriptors => map.serialize_entry(name, self.num_descriptors()),
+                Key::Event(event) => map.serialize_entry(
+                    name,
+                    &Marks {
+                        mark: family.failure_mark(),
+                        count: self.event_count(event),
+                    },
+                ),
+            }?;
         }
         map.end()
     }

@@ -542,7 +542,8 @@ impl Event {
         Event::NotificationAfterExpiry,
     ];
 
-    /// The key of the event's list in vLLM's `data` dict.
+    /// The key of the event's list in vLLM's `data` dict, as
+    /// [`Key`](crate::data::Key) spells it.
     ///
     /// ```
     /// use nixl_kv_metrics::release::Event;
@@ -550,13 +551,7 @@ impl Event {
     /// assert_eq!(keys[3], "num_kv_expired_reqs");
     /// ```
     pub const fn key(self) -> &'static str {
-        match self {
-            Event::FailedTransfer => "num_failed_transfers",
-            Event::FailedNotification => "num_failed_notifications",
-            Event::FailedHandshake => "num_failed_handshakes",
-            Event::KvExpiredReq => "num_kv_expired_reqs",
-            Event::NotificationAfterExpiry => "num_notifications_after_expiry",
-        }
+        crate::data::Key::Event(self).name()
     }
 
     /// The index of the event in [`Event::ALL`].

@@ -19,19 +19,13 @@ use std::fmt::Write;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use nixl_kv_metrics::data::Key;
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::logs::parse_line;
 use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::reduce::Value;
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
-
-const TRANSFER_KEYS: [&str; 4] = [
-    "transfer_duration",
-    "post_duration",
-    "bytes_transferred",
-    "num_descriptors",
-];
 
 #[derive(Arbitrary, Debug)]
 struct Document {
@@ -163,26 +157,30 @@ fn write_worker(out: &mut String, style: &mut Style, family: Family, w: &Worker)
     if family == Family::F1 {
         if w.counter != 0 || w.empty_lists {
             let mut e = String::new();
-            style.key(&mut e, "num_successful_transfers", w.escape_keys);
+            style.key(&mut e, Key::NumSuccessfulTransfers.name(), w.escape_keys);
             write!(e, "{}", w.counter).unwrap();
             entries.push(e);
         }
         expected_transfers = u128::from(w.counter);
     } else {
         if !w.transfers.is_empty() || w.empty_lists {
-            for (k, key) in TRANSFER_KEYS.iter().enumerate() {
+            for key in Key::TRANSFERS {
                 let mut e = String::new();
-                style.key(&mut e, key, w.escape_keys);
+                style.key(&mut e, key.name(), w.escape_keys);
                 e.push('[');
                 for (i, t) in w.transfers.iter().enumerate() {
                     if i > 0 {
                         e.push(',');
                         style.space(&mut e);
                     }
-                    match k {
-                        0 => xfer.push(style.float(&mut e, duration(t.xfer)).to_bits()),
-                        1 => post.push(style.float(&mut e, duration(t.post)).to_bits()),
-                        2 => write!(e, "{}", t.bytes).unwrap(),
+                    match key {
+                        Key::TransferDuration => {
+                            xfer.push(style.float(&mut e, duration(t.xfer)).to_bits())
+                        }
+                        Key::PostDuration => {
+                            post.push(style.float(&mut e, duration(t.post)).to_bits())
+                        }
+                        Key::BytesTransferred => write!(e, "{}", t.bytes).unwrap(),
                         _ => write!(e, "{}", t.descriptors).unwrap(),
                     }
                 }

@@ -7,20 +7,10 @@ use std::io::Read;
 
 use super::InputError;
 use super::lexer::{Lexer, Next, Number};
+use crate::data::Key;
 use crate::python::Repr;
 use crate::release::{Event, Family};
 use crate::stats::NixlKvConnectorStats;
-
-/// 0.11.0's only key.
-const COUNTER_KEY: &str = "num_successful_transfers";
-
-/// The four per-transfer lists, in the order of vLLM's `data` dict.
-pub(crate) const TRANSFER_KEYS: [&str; 4] = [
-    "transfer_duration",
-    "post_duration",
-    "bytes_transferred",
-    "num_descriptors",
-];
 
 /// What a whole document holds: per step, per worker, the shipped stats.
 pub(super) type Steps = Vec<Vec<Option<NixlKvConnectorStats>>>;
@@ -174,39 +164,10 @@ fn list_continues<R: Read>(lexer: &mut Lexer<R>, place: &str) -> Result<bool, In
     }
 }
 
-/// What a key of a stats dict holds.
-#[derive(Clone, Copy, PartialEq)]
-enum Key {
-    Counter,
-    Transfer(usize),
-    Event(Event),
-}
-
-impl Key {
-    fn of(family: Family, name: &str) -> Option<Key> {
-        if family == Family::F1 {
-            return (name == COUNTER_KEY).then_some(Key::Counter);
-        }
-        if let Some(i) = TRANSFER_KEYS.iter().position(|k| *k == name) {
-            return Some(Key::Transfer(i));
-        }
-        family
-            .events()
-            .iter()
-            .find(|e| e.key() == name)
-            .map(|&e| Key::Event(e))
-    }
-}
-
 /// The family's keys, for an error message.
 fn keys_of(family: Family) -> String {
-    if family == Family::F1 {
-        return COUNTER_KEY.to_string();
-    }
-    TRANSFER_KEYS
-        .iter()
-        .copied()
-        .chain(family.events().iter().map(|e| e.key()))
+    Key::of(family)
+        .map(Key::name)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -226,43 +187,43 @@ fn read_entries<R: Read>(
     let mut seen: Vec<Key> = Vec::new();
     let mut counter = 0u64;
     let mut events = [0u64; Event::ALL.len()];
-    let mut key = match first_key {
-        Some(key) => Some(key),
+    let mut next = match first_key {
+        Some(name) => Some(name),
         None => next_key(lexer, place, true)?,
     };
-    while let Some(name) = key {
-        let Some(kind) = Key::of(family, &name) else {
+    while let Some(name) = next {
+        let Some(key) = Key::find(family, &name) else {
             return Err(lexer.error(format!(
                 "{place}key {name:?} is not in the stats of vLLM {} ({family}); its keys are {}",
                 family.releases(),
                 keys_of(family)
             )));
         };
-        if seen.contains(&kind) {
+        if seen.contains(&key) {
             return Err(lexer.error(format!("{place}key {name:?} appears twice")));
         }
-        seen.push(kind);
+        seen.push(key);
         let at = format!("{place}{name}");
-        match kind {
-            Key::Counter => counter = read_count(lexer, &at)?,
-            Key::Transfer(0) => read_list(lexer, &at, &mut xfer, seconds)?,
-            Key::Transfer(1) => read_list(lexer, &at, &mut post, seconds)?,
-            Key::Transfer(2) => read_list(lexer, &at, &mut bytes, byte_count)?,
-            Key::Transfer(_) => read_list(lexer, &at, &mut descriptors, descriptor_count)?,
+        match key {
+            Key::NumSuccessfulTransfers => counter = read_count(lexer, &at)?,
+            Key::TransferDuration => read_list(lexer, &at, &mut xfer, seconds)?,
+            Key::PostDuration => read_list(lexer, &at, &mut post, seconds)?,
+            Key::BytesTransferred => read_list(lexer, &at, &mut bytes, byte_count)?,
+            Key::NumDescriptors => read_list(lexer, &at, &mut descriptors, descriptor_count)?,
             Key::Event(event) => {
                 let mut marks = 0u64;
                 read_list(lexer, &at, &mut marks, event_mark)?;
                 events[event.index()] = marks;
             }
         }
-        key = next_key(lexer, place, false)?;
+        next = next_key(lexer, place, false)?;
     }
     let lengths = [xfer.len(), post.len(), bytes.len(), descriptors.len()];
     if lengths.iter().any(|&len| len != lengths[0]) {
-        let listed: Vec<String> = TRANSFER_KEYS
+        let listed: Vec<String> = Key::TRANSFERS
             .iter()
             .zip(lengths)
-            .map(|(key, len)| format!("{key} {len}"))
+            .map(|(key, len)| format!("{} {len}", key.name()))
             .collect();
         return Err(lexer.error(format!(
             "{place}the per-transfer lists differ in length ({}): each transfer has one entry in each",

@@ -31,8 +31,6 @@ use crate::stats::NixlKvConnectorStats;
 mod document;
 mod lexer;
 
-pub(crate) use document::TRANSFER_KEYS;
-
 /// What one engine's workers shipped over the steps of one logging interval.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Interval {
