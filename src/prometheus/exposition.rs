@@ -40,7 +40,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::prometheus::registry::NixlPromMetrics;
+use crate::prometheus::NixlPromMetrics;
 use crate::python::Repr;
 
 /// A float printed as prometheus_client's `floatToGoString` prints it:
@@ -49,7 +49,7 @@ use crate::python::Repr;
 /// exponent notation, trailing zeros dropped.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::exposition::GoFloat;
+/// use nixl_kv_metrics::prometheus::GoFloat;
 ///
 /// let cases = [
 ///     (0.0, "0.0"), (0.005, "0.005"), (5.0, "5.0"), (524288.0, "524288.0"),
@@ -93,7 +93,7 @@ impl fmt::Display for GoFloat {
 /// One sample line: a name, labels (in the order printed) and a value.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::exposition::Sample;
+/// use nixl_kv_metrics::prometheus::Sample;
 ///
 /// let sample = Sample::new(
 ///     "vllm:nixl_num_failed_transfers_total",
@@ -154,7 +154,7 @@ impl fmt::Display for Sample {
 /// newline → `\n`.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::exposition::escape_label_value;
+/// use nixl_kv_metrics::prometheus::escape_label_value;
 /// assert_eq!(escape_label_value("a\\b\"c\nd"), r#"a\\b\"c\nd"#);
 /// ```
 pub fn escape_label_value(value: &str) -> String {
@@ -167,7 +167,7 @@ pub fn escape_label_value(value: &str) -> String {
 /// A HELP text as the exposition writes it: `\` → `\\`, newline → `\n`.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::exposition::escape_help;
+/// use nixl_kv_metrics::prometheus::escape_help;
 /// assert_eq!(escape_help("a\\b\nc \"d\""), r#"a\\b\nc "d""#);
 /// ```
 pub fn escape_help(help: &str) -> String {

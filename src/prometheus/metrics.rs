@@ -21,13 +21,13 @@
 //! 0.31 with the grouping of failures.
 //!
 //! ```
-//! use nixl_kv_metrics::prometheus::metrics::{self, MetricType};
+//! use nixl_kv_metrics::prometheus::{FAILED_TRANSFERS, Metric, MetricType};
 //! use nixl_kv_metrics::release::{Event, Family};
 //!
-//! assert!(metrics::of(Family::F1).is_empty());
-//! assert_eq!(metrics::of(Family::F3).len(), 6);
-//! assert_eq!(metrics::of(Family::F6).len(), 8);
-//! let failed = metrics::find(Family::F5, metrics::FAILED_TRANSFERS).unwrap();
+//! assert!(Metric::of(Family::F1).is_empty());
+//! assert_eq!(Metric::of(Family::F3).len(), 6);
+//! assert_eq!(Metric::of(Family::F6).len(), 8);
+//! let failed = Metric::find(Family::F5, FAILED_TRANSFERS).unwrap();
 //! assert_eq!(
 //!     failed.kind,
 //!     MetricType::Counter {
@@ -126,10 +126,10 @@ pub enum MetricType {
 /// One metric vLLM registers.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::metrics::{self, MetricType, Observation};
+/// use nixl_kv_metrics::prometheus::{Metric, MetricType, Observation, POST_TIME};
 /// use nixl_kv_metrics::release::Family;
 ///
-/// let post = metrics::find(Family::F2, metrics::POST_TIME).unwrap();
+/// let post = Metric::find(Family::F2, POST_TIME).unwrap();
 /// assert_eq!(post.help, "Histogram of transfer post time for NIXL KV Cache transfers.");
 /// let MetricType::Histogram { bounds, observes } = post.kind else { unreachable!() };
 /// assert_eq!((bounds[0], bounds.len(), observes), (0.001, 13, Observation::PostDuration));
@@ -145,12 +145,58 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// The metrics `family` registers, in registration order (which is the
+    /// order of the exposition); empty for F1 (0.11.0), which has none.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::{FAILED_NOTIFICATIONS, FAILED_TRANSFERS, KV_EXPIRED_REQS, Metric};
+    /// use nixl_kv_metrics::release::Family;
+    ///
+    /// let names: Vec<&str> = Metric::of(Family::F4).iter().map(|m| m.name).collect();
+    /// assert_eq!(names[4..], [FAILED_TRANSFERS, FAILED_NOTIFICATIONS, KV_EXPIRED_REQS]);
+    /// ```
+    pub fn of(family: Family) -> &'static [Metric] {
+        match family {
+            Family::F1 => &[],
+            Family::F2 | Family::F3 => &BEFORE_GROUPING[..6],
+            Family::F4 => &BEFORE_GROUPING[..7],
+            Family::F5 => &GROUPED[..7],
+            Family::F6 => &GROUPED,
+        }
+    }
+
+    /// The metric `name` (without `_total`) of `family`, if it registers it.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::{KV_EXPIRED_REQS, Metric};
+    /// use nixl_kv_metrics::release::Family;
+    /// assert!(Metric::find(Family::F3, KV_EXPIRED_REQS).is_none());
+    /// assert!(Metric::find(Family::F4, KV_EXPIRED_REQS).is_some());
+    /// ```
+    pub fn find(family: Family, name: &str) -> Option<&'static Metric> {
+        Metric::of(family).iter().find(|metric| metric.name == name)
+    }
+
+    /// The first family that registers the metric `name`, if any does.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::{Metric, NOTIFICATIONS_AFTER_EXPIRY, XFER_TIME};
+    /// use nixl_kv_metrics::release::Family;
+    /// assert_eq!(Metric::first_family(NOTIFICATIONS_AFTER_EXPIRY), Some(Family::F6));
+    /// assert_eq!(Metric::first_family(XFER_TIME), Some(Family::F2));
+    /// ```
+    pub fn first_family(name: &str) -> Option<Family> {
+        Family::ALL
+            .into_iter()
+            .find(|&family| Metric::find(family, name).is_some())
+    }
+
     /// `histogram` or `counter`, as on the `# TYPE` line.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics;
+    /// use nixl_kv_metrics::prometheus::{Metric, XFER_TIME};
     /// use nixl_kv_metrics::release::Family;
-    /// let m = metrics::find(Family::F6, metrics::XFER_TIME).unwrap();
+    /// let m = Metric::find(Family::F6, XFER_TIME).unwrap();
     /// assert_eq!(m.type_name(), "histogram");
     /// ```
     pub fn type_name(&self) -> &'static str {
@@ -164,9 +210,9 @@ impl Metric {
     /// for a counter.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics;
+    /// use nixl_kv_metrics::prometheus::{KV_EXPIRED_REQS, Metric};
     /// use nixl_kv_metrics::release::Family;
-    /// let m = metrics::find(Family::F6, metrics::KV_EXPIRED_REQS).unwrap();
+    /// let m = Metric::find(Family::F6, KV_EXPIRED_REQS).unwrap();
     /// assert_eq!(m.exposed_name(), "vllm:nixl_num_kv_expired_reqs_total");
     /// ```
     pub fn exposed_name(&self) -> String {
@@ -185,18 +231,18 @@ impl Metric {
     /// recorded ([`recorded_on`]).
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics;
+    /// use nixl_kv_metrics::prometheus::{FAILED_TRANSFERS, KV_EXPIRED_REQS, Metric, XFER_TIME};
     /// use nixl_kv_metrics::release::Family;
     /// use nixl_kv_metrics::topology::{Instance, Mode};
     ///
-    /// let on = |family, name, mode| metrics::find(family, name).unwrap().moves_on(mode);
-    /// assert_eq!(on(Family::F6, metrics::XFER_TIME, Mode::Pull), [Instance::Decode]);
-    /// assert_eq!(on(Family::F6, metrics::XFER_TIME, Mode::Push), [Instance::Prefill]);
-    /// assert_eq!(on(Family::F6, metrics::KV_EXPIRED_REQS, Mode::Pull), [Instance::Prefill]);
+    /// let on = |family, name, mode| Metric::find(family, name).unwrap().moves_on(mode);
+    /// assert_eq!(on(Family::F6, XFER_TIME, Mode::Pull), [Instance::Decode]);
+    /// assert_eq!(on(Family::F6, XFER_TIME, Mode::Push), [Instance::Prefill]);
+    /// assert_eq!(on(Family::F6, KV_EXPIRED_REQS, Mode::Pull), [Instance::Prefill]);
     /// // In push mode decode's failed registrations are failed notifications,
     /// // which the failed-transfers counter includes from 0.31 on.
-    /// assert_eq!(on(Family::F4, metrics::FAILED_TRANSFERS, Mode::Push), [Instance::Prefill]);
-    /// assert_eq!(on(Family::F5, metrics::FAILED_TRANSFERS, Mode::Push),
+    /// assert_eq!(on(Family::F4, FAILED_TRANSFERS, Mode::Push), [Instance::Prefill]);
+    /// assert_eq!(on(Family::F5, FAILED_TRANSFERS, Mode::Push),
     ///            [Instance::Prefill, Instance::Decode]);
     /// ```
     pub fn moves_on(&self, mode: Mode) -> Vec<Instance> {
@@ -231,7 +277,7 @@ impl Metric {
 ///   about to run out. That is left out here.)
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::metrics::recorded_on;
+/// use nixl_kv_metrics::prometheus::recorded_on;
 /// use nixl_kv_metrics::release::Event;
 /// use nixl_kv_metrics::topology::{Instance, Mode};
 ///
@@ -339,89 +385,27 @@ const NOTIFS_AFTER_EXPIRY: Metric = counter(
     &[Event::NotificationAfterExpiry],
 );
 
-const F2_F3: [Metric; 6] = [
-    HISTOGRAMS[0],
-    HISTOGRAMS[1],
-    HISTOGRAMS[2],
-    HISTOGRAMS[3],
-    FAILED_TRANSFERS_UNTIL_F4,
-    FAILED_NOTIFICATIONS_UNTIL_F4,
-];
-const F4: [Metric; 7] = [
-    HISTOGRAMS[0],
-    HISTOGRAMS[1],
-    HISTOGRAMS[2],
-    HISTOGRAMS[3],
-    FAILED_TRANSFERS_UNTIL_F4,
-    FAILED_NOTIFICATIONS_UNTIL_F4,
-    KV_EXPIRED,
-];
-const F5: [Metric; 7] = [
-    HISTOGRAMS[0],
-    HISTOGRAMS[1],
-    HISTOGRAMS[2],
-    HISTOGRAMS[3],
-    FAILED_TRANSFERS_GROUPED,
-    FAILED_NOTIFICATIONS_GROUPED,
-    KV_EXPIRED,
-];
-const F6: [Metric; 8] = [
-    HISTOGRAMS[0],
-    HISTOGRAMS[1],
-    HISTOGRAMS[2],
-    HISTOGRAMS[3],
-    FAILED_TRANSFERS_GROUPED,
-    FAILED_NOTIFICATIONS_GROUPED,
-    KV_EXPIRED,
-    NOTIFS_AFTER_EXPIRY,
-];
-
-/// The metrics `family` registers, in registration order (which is the
-/// order of the exposition); empty for F1 (0.11.0), which has none.
-///
-/// ```
-/// use nixl_kv_metrics::prometheus::metrics;
-/// use nixl_kv_metrics::release::Family;
-///
-/// let names: Vec<&str> = metrics::of(Family::F4).iter().map(|m| m.name).collect();
-/// assert_eq!(names[4..], [metrics::FAILED_TRANSFERS, metrics::FAILED_NOTIFICATIONS,
-///                         metrics::KV_EXPIRED_REQS]);
-/// ```
-pub fn of(family: Family) -> &'static [Metric] {
-    match family {
-        Family::F1 => &[],
-        Family::F2 | Family::F3 => &F2_F3,
-        Family::F4 => &F4,
-        Family::F5 => &F5,
-        Family::F6 => &F6,
-    }
+/// vLLM's registration order, with the failure counters worded one way:
+/// every family registers a prefix of it.
+const fn in_order(failed_transfers: Metric, failed_notifications: Metric) -> [Metric; 8] {
+    let [xfer, post, bytes, descriptors] = HISTOGRAMS;
+    [
+        xfer,
+        post,
+        bytes,
+        descriptors,
+        failed_transfers,
+        failed_notifications,
+        KV_EXPIRED,
+        NOTIFS_AFTER_EXPIRY,
+    ]
 }
 
-/// The metric `name` (without `_total`) of `family`, if it registers it.
-///
-/// ```
-/// use nixl_kv_metrics::prometheus::metrics;
-/// use nixl_kv_metrics::release::Family;
-/// assert!(metrics::find(Family::F3, metrics::KV_EXPIRED_REQS).is_none());
-/// assert!(metrics::find(Family::F4, metrics::KV_EXPIRED_REQS).is_some());
-/// ```
-pub fn find(family: Family, name: &str) -> Option<&'static Metric> {
-    of(family).iter().find(|metric| metric.name == name)
-}
-
-/// The first family that registers the metric `name`, if any does.
-///
-/// ```
-/// use nixl_kv_metrics::prometheus::metrics;
-/// use nixl_kv_metrics::release::Family;
-/// assert_eq!(metrics::first_family(metrics::NOTIFICATIONS_AFTER_EXPIRY), Some(Family::F6));
-/// assert_eq!(metrics::first_family(metrics::XFER_TIME), Some(Family::F2));
-/// ```
-pub fn first_family(name: &str) -> Option<Family> {
-    Family::ALL
-        .into_iter()
-        .find(|&family| find(family, name).is_some())
-}
+/// F2–F4 register 6 or 7 of these (the last came with the grouping).
+const BEFORE_GROUPING: [Metric; 8] =
+    in_order(FAILED_TRANSFERS_UNTIL_F4, FAILED_NOTIFICATIONS_UNTIL_F4);
+/// F5 registers 7 of these, F6 all.
+const GROUPED: [Metric; 8] = in_order(FAILED_TRANSFERS_GROUPED, FAILED_NOTIFICATIONS_GROUPED);
 
 #[cfg(test)]
 mod tests {
@@ -436,7 +420,7 @@ mod tests {
     #[test]
     fn events_counted_are_the_familys_own() {
         for family in Family::ALL {
-            for metric in of(family) {
+            for metric in Metric::of(family) {
                 if let MetricType::Counter { events } = metric.kind {
                     for event in events {
                         assert!(family.events().contains(event), "{family} {}", metric.name);

@@ -8,17 +8,18 @@
 //! raw samples, Prometheus keeps running totals in fixed buckets, so the two
 //! answer different questions:
 //!
-//! * [`metrics`]: what each release family registers: names, types, HELP
-//!   texts, bucket bounds, which stats list feeds which counter;
-//! * [`NixlPromMetrics`] ([`registry`]): the per-engine series, fed every
-//!   engine step's pooled stats as vLLM feeds them;
-//! * [`exposition`]: the `/metrics` text, as prometheus_client writes it
-//!   (including what to do with `_created`);
-//! * [`quantile`], [`rate`], [`series`], [`version`]: PromQL's
-//!   `histogram_quantile`, `rate`/`increase` and `sum`, as Prometheus
-//!   computes them, release by release;
-//! * [`recipes`]: PromQL for the log's questions, with what each answers and
-//!   what it does not; [`dashboard`]: a Grafana dashboard of them.
+//! * [`Metric`]: what each release family registers ([`Metric::of`]):
+//!   names ([`XFER_TIME`], …), types, HELP texts, bucket bounds, which stats
+//!   list feeds which counter;
+//! * [`NixlPromMetrics`]: the per-engine series, fed every engine step's
+//!   pooled stats as vLLM feeds them, and their `/metrics` text as
+//!   prometheus_client writes it (including what to do with `_created`);
+//! * [`histogram_quantile`], [`rate()`] and [`increase`], [`sum_by`] over a
+//!   [`SeriesSet`]: PromQL's functions as Prometheus computes them, release
+//!   by release ([`PrometheusVersion`]);
+//! * [`CATALOG`]: a [`Recipe`] in PromQL for each of the log's questions,
+//!   with what it answers and what it does not; [`grafana_dashboard`]: a
+//!   Grafana dashboard of them.
 //!
 //! ```
 //! use nixl_kv_metrics::prometheus::NixlPromMetrics;
@@ -35,14 +36,27 @@
 //! # Ok::<(), nixl_kv_metrics::prometheus::MetricsError>(())
 //! ```
 
-pub mod dashboard;
-pub mod exposition;
-pub mod metrics;
-pub mod quantile;
-pub mod rate;
-pub mod recipes;
-pub mod registry;
-pub mod series;
-pub mod version;
+mod dashboard;
+mod exposition;
+mod metrics;
+mod quantile;
+mod rate;
+mod recipes;
+mod registry;
+mod series;
+mod version;
 
+pub use dashboard::{DASHBOARD_PATH, DASHBOARD_UID, grafana_dashboard};
+pub use exposition::{GoFloat, Sample, escape_help, escape_label_value};
+pub use metrics::{
+    BYTES_BOUNDS, BYTES_TRANSFERRED, DESCRIPTOR_BOUNDS, FAILED_NOTIFICATIONS, FAILED_TRANSFERS,
+    FIRST_RELEASE, KV_EXPIRED_REQS, LABEL_NAMES, Metric, MetricType, NOTIFICATIONS_AFTER_EXPIRY,
+    NUM_DESCRIPTORS, Observation, POST_TIME, POST_TIME_BOUNDS, XFER_TIME, XFER_TIME_BOUNDS,
+    recorded_on,
+};
+pub use quantile::{Bucket, histogram_quantile, histogram_quantile_as};
+pub use rate::{Point, extrapolated_rate, increase, rate, samples_in_range};
+pub use recipes::{CATALOG, Expr, Recipe, Unit};
 pub use registry::{HistogramValue, MetricsError, NixlPromMetrics};
+pub use series::{Labels, SeriesSet, Vector, divide, sum_by};
+pub use version::{PrometheusVersion, VersionError};

@@ -10,7 +10,7 @@
 //! from 0 to 5 ms, whatever their durations:
 //!
 //! ```
-//! use nixl_kv_metrics::prometheus::quantile::{histogram_quantile, Bucket};
+//! use nixl_kv_metrics::prometheus::{Bucket, histogram_quantile};
 //!
 //! // Cumulative counts, as `sum by (le) (rate(..._bucket[5m]))` gives them
 //! // (the common factor 1/300 of a rate does not change the quantile).
@@ -23,7 +23,7 @@
 //! assert_eq!(format!("{:.3} ms", p90 * 1e3), "4.500 ms"); // the log said P90 2.601 ms
 //! ```
 
-use crate::prometheus::version::PrometheusVersion;
+use crate::prometheus::PrometheusVersion;
 
 /// One classic bucket: its `le` bound and the (cumulative) count at or below
 /// it, or a rate of that count.
@@ -52,7 +52,7 @@ pub struct Bucket {
 /// buckets yields no result at all).
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::quantile::{histogram_quantile, Bucket};
+/// use nixl_kv_metrics::prometheus::{Bucket, histogram_quantile};
 ///
 /// let b = |upper_bound, count| Bucket { upper_bound, count };
 /// let buckets = [b(0.01, 2.0), b(f64::INFINITY, 10.0), b(0.005, 1.0)];
@@ -75,8 +75,7 @@ pub fn histogram_quantile(q: f64, buckets: &[Bucket]) -> f64 {
 /// set equal to it, so float noise from `rate` cannot shift the quantile.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::quantile::{histogram_quantile_as, Bucket};
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{Bucket, PrometheusVersion, histogram_quantile_as};
 ///
 /// let b = |upper_bound, count| Bucket { upper_bound, count };
 /// // 1e-13 more in the second bucket: noise, or one more observation?

@@ -20,8 +20,7 @@
 //! `increase` divided by the window's length in seconds.
 //!
 //! ```
-//! use nixl_kv_metrics::prometheus::rate::{increase, rate, Point};
-//! use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+//! use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, increase, rate};
 //!
 //! let v = PrometheusVersion::V2_42;
 //! // scraped every 15 s: 0 at t = 0 s, then +1 per scrape
@@ -34,7 +33,7 @@
 //! assert_eq!(increase(&counter, 307_000, 300_000, v), Some(19.0 * (300.0 / 285.0)));
 //! ```
 
-use crate::prometheus::version::PrometheusVersion;
+use crate::prometheus::PrometheusVersion;
 
 /// One sample of a series: milliseconds since the epoch, and the value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,7 +48,7 @@ impl Point {
     /// A sample at `t_ms` milliseconds.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::rate::Point;
+    /// use nixl_kv_metrics::prometheus::Point;
     /// assert_eq!(Point::new(15_000, 3.0).value, 3.0);
     /// ```
     pub const fn new(t_ms: i64, value: f64) -> Point {
@@ -63,14 +62,13 @@ impl Point {
 /// sorted by time.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::rate::{window, Point};
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, samples_in_range};
 ///
 /// let points = [Point::new(0, 0.0), Point::new(60_000, 1.0), Point::new(120_000, 2.0)];
-/// assert_eq!(window(&points, 120_000, 120_000, PrometheusVersion::V2_42).len(), 3);
-/// assert_eq!(window(&points, 120_000, 120_000, PrometheusVersion::new(3, 0)).len(), 2);
+/// assert_eq!(samples_in_range(&points, 120_000, 120_000, PrometheusVersion::V2_42).len(), 3);
+/// assert_eq!(samples_in_range(&points, 120_000, 120_000, PrometheusVersion::new(3, 0)).len(), 2);
 /// ```
-pub fn window(
+pub fn samples_in_range(
     points: &[Point],
     eval_ms: i64,
     range_ms: i64,
@@ -92,8 +90,7 @@ pub fn window(
 /// or `None` (no result) when the window holds fewer than two samples.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::rate::{rate, Point};
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, rate};
 ///
 /// let counter = [Point::new(0, 0.0), Point::new(60_000, 30.0), Point::new(120_000, 90.0)];
 /// assert_eq!(rate(&counter, 120_000, 120_000, PrometheusVersion::V2_42), Some(0.75));
@@ -105,16 +102,14 @@ pub fn rate(
     range_ms: i64,
     version: PrometheusVersion,
 ) -> Option<f64> {
-    let inside = window(points, eval_ms, range_ms, version);
-    extrapolated_rate(inside, eval_ms - range_ms, eval_ms, true, true, version)
+    counter_over_range(points, eval_ms, range_ms, version, true)
 }
 
 /// `increase(series[range])` at `eval_ms`: the extrapolated increase, or
 /// `None` when the window holds fewer than two samples.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::rate::{increase, Point};
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, increase};
 ///
 /// // Two scrapes 60 s apart, 100 s and 140 s from the window's edges (more
 /// // than 1.1 intervals): the series is taken to start and stop half an
@@ -134,8 +129,26 @@ pub fn increase(
     range_ms: i64,
     version: PrometheusVersion,
 ) -> Option<f64> {
-    let inside = window(points, eval_ms, range_ms, version);
-    extrapolated_rate(inside, eval_ms - range_ms, eval_ms, true, false, version)
+    counter_over_range(points, eval_ms, range_ms, version, false)
+}
+
+/// `rate` (`per_second`) or `increase` of a counter over `[range]` at `eval_ms`.
+fn counter_over_range(
+    points: &[Point],
+    eval_ms: i64,
+    range_ms: i64,
+    version: PrometheusVersion,
+    per_second: bool,
+) -> Option<f64> {
+    let inside = samples_in_range(points, eval_ms, range_ms, version);
+    extrapolated_rate(
+        inside,
+        eval_ms - range_ms,
+        eval_ms,
+        true,
+        per_second,
+        version,
+    )
 }
 
 /// Prometheus' `extrapolatedRate` for float samples already selected from the
@@ -147,8 +160,7 @@ pub fn increase(
 /// to the last bit.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::rate::{extrapolated_rate, Point};
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, extrapolated_rate};
 ///
 /// let samples = [Point::new(15_000, 5.0), Point::new(30_000, 7.0)];
 /// let delta = extrapolated_rate(&samples, 0, 30_000, false, false, PrometheusVersion::V2_42);
@@ -178,46 +190,36 @@ pub fn extrapolated_rate(
             prev = point.value;
         }
     }
-    let mut duration_to_start = (first.t_ms - range_start_ms) as f64 / 1000.0;
-    let mut duration_to_end = (range_end_ms - last.t_ms) as f64 / 1000.0;
+    let duration_to_start = (first.t_ms - range_start_ms) as f64 / 1000.0;
+    let duration_to_end = (range_end_ms - last.t_ms) as f64 / 1000.0;
     let sampled_interval = (last.t_ms - first.t_ms) as f64 / 1000.0;
     let average_between_samples = sampled_interval / (samples.len() - 1) as f64;
     let threshold = average_between_samples * 1.1;
+    // A gap to the window's edge of 1.1 average intervals or more: the
+    // series is taken to start (or stop) half an interval beyond its samples.
+    let to_edge = |duration: f64| {
+        if duration < threshold {
+            duration
+        } else {
+            average_between_samples / 2.0
+        }
+    };
+    // A counter is not extrapolated back past where it would reach zero.
     let caps_at_zero = is_counter && result > 0.0 && first.value >= 0.0;
-    let mut extrapolate_to = sampled_interval;
-    if version.caps_at_zero_after_threshold() {
-        if duration_to_start >= threshold {
-            duration_to_start = average_between_samples / 2.0;
+    let to_zero = |duration: f64| {
+        let duration_to_zero = sampled_interval * (first.value / result);
+        if caps_at_zero && duration_to_zero < duration {
+            duration_to_zero
+        } else {
+            duration
         }
-        if caps_at_zero {
-            let duration_to_zero = sampled_interval * (first.value / result);
-            if duration_to_zero < duration_to_start {
-                duration_to_start = duration_to_zero;
-            }
-        }
-        extrapolate_to += duration_to_start;
-        if duration_to_end >= threshold {
-            duration_to_end = average_between_samples / 2.0;
-        }
-        extrapolate_to += duration_to_end;
+    };
+    let to_start = if version.caps_at_zero_after_threshold() {
+        to_zero(to_edge(duration_to_start))
     } else {
-        if caps_at_zero {
-            let duration_to_zero = sampled_interval * (first.value / result);
-            if duration_to_zero < duration_to_start {
-                duration_to_start = duration_to_zero;
-            }
-        }
-        if duration_to_start < threshold {
-            extrapolate_to += duration_to_start;
-        } else {
-            extrapolate_to += average_between_samples / 2.0;
-        }
-        if duration_to_end < threshold {
-            extrapolate_to += duration_to_end;
-        } else {
-            extrapolate_to += average_between_samples / 2.0;
-        }
-    }
+        to_edge(to_zero(duration_to_start))
+    };
+    let extrapolate_to = sampled_interval + to_start + to_edge(duration_to_end);
     let mut factor = extrapolate_to / sampled_interval;
     if is_rate {
         factor /= go_duration_seconds(range_end_ms - range_start_ms);

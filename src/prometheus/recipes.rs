@@ -4,7 +4,7 @@
 //! Every recipe sums over engines (and over instances, pods, anything but
 //! the model) *before* dividing: `sum(rate(x_sum)) / sum(rate(x_count))`,
 //! never the average of per-engine averages, which weighs a quiet engine
-//! like a busy one. Rates are over [`WINDOW`] (5 minutes, at least four
+//! like a busy one. Rates are over [`Recipe::WINDOW`] (5 minutes, at least four
 //! scrapes at the usual 15 s to 1 m intervals).
 //!
 //! Each recipe is an expression tree ([`Expr`]) that prints as the PromQL
@@ -13,39 +13,32 @@
 //! against `promtool test rules` to the last bit.
 //!
 //! ```
-//! use nixl_kv_metrics::prometheus::recipes;
+//! use nixl_kv_metrics::prometheus::{CATALOG, Recipe};
 //!
-//! let avg = recipes::find("xfer-time-avg").unwrap();
+//! let avg = Recipe::find("xfer-time-avg").unwrap();
 //! assert_eq!(
 //!     avg.promql(),
 //!     "sum by (model_name) (rate(vllm:nixl_xfer_time_seconds_sum[5m])) \
 //!      / sum by (model_name) (rate(vllm:nixl_xfer_time_seconds_count[5m]))"
 //! );
-//! for recipe in recipes::CATALOG {
+//! for recipe in CATALOG {
 //!     println!("{:<40} {}", recipe.id, recipe.title);
 //! }
 //! ```
 
 use std::fmt;
 
-use crate::prometheus::metrics::{
-    self, BYTES_TRANSFERRED, FAILED_NOTIFICATIONS, FAILED_TRANSFERS, KV_EXPIRED_REQS,
-    NOTIFICATIONS_AFTER_EXPIRY, NUM_DESCRIPTORS, POST_TIME, XFER_TIME,
+use crate::prometheus::{
+    BYTES_TRANSFERRED, Bucket, FAILED_NOTIFICATIONS, FAILED_TRANSFERS, KV_EXPIRED_REQS, Metric,
+    NOTIFICATIONS_AFTER_EXPIRY, NUM_DESCRIPTORS, POST_TIME, PrometheusVersion, SeriesSet, Vector,
+    XFER_TIME, divide, histogram_quantile_as, sum_by,
 };
-use crate::prometheus::quantile::{Bucket, histogram_quantile_as};
-use crate::prometheus::series::{SeriesSet, Vector, divide, sum_by};
-use crate::prometheus::version::PrometheusVersion;
 use crate::release::Family;
-
-/// The range of every `rate` in the catalog, as PromQL writes it.
-pub const WINDOW: &str = "5m";
-/// [`WINDOW`] in milliseconds.
-pub const WINDOW_MS: i64 = 300_000;
 
 /// A recipe's query, as a tree that both prints and evaluates.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::recipes::Expr;
+/// use nixl_kv_metrics::prometheus::Expr;
 ///
 /// const BYTES: Expr = Expr::SumRate("vllm:nixl_bytes_transferred", "_sum");
 /// const COUNT: Expr = Expr::SumRate("vllm:nixl_bytes_transferred", "_count");
@@ -90,14 +83,23 @@ impl Expr {
     pub fn evaluate(&self, series: &SeriesSet, eval_ms: i64, version: PrometheusVersion) -> Vector {
         match *self {
             Expr::SumRate(metric, suffix) => {
-                let rates = series.rates(&format!("{metric}{suffix}"), eval_ms, WINDOW_MS, version);
+                let rates = series.rates(
+                    &format!("{metric}{suffix}"),
+                    eval_ms,
+                    Recipe::WINDOW_MS,
+                    version,
+                );
                 sum_by(&rates, &["model_name"], version)
             }
             Expr::Quantile(q, metric) => {
-                let rates = series.rates(&format!("{metric}_bucket"), eval_ms, WINDOW_MS, version);
+                let rates = series.rates(
+                    &format!("{metric}_bucket"),
+                    eval_ms,
+                    Recipe::WINDOW_MS,
+                    version,
+                );
                 let per_le = sum_by(&rates, &["model_name", "le"], version);
-                let mut histograms: Vec<(crate::prometheus::series::Labels, Vec<Bucket>)> =
-                    Vec::new();
+                let mut histograms: Vec<(crate::prometheus::Labels, Vec<Bucket>)> = Vec::new();
                 for (labels, count) in per_le {
                     let le = labels
                         .iter()
@@ -106,7 +108,7 @@ impl Expr {
                     let Some(upper_bound) = le.and_then(parse_go_float) else {
                         continue;
                     };
-                    let rest: crate::prometheus::series::Labels =
+                    let rest: crate::prometheus::Labels =
                         labels.iter().filter(|(k, _)| k != "le").cloned().collect();
                     let bucket = Bucket { upper_bound, count };
                     match histograms.iter_mut().find(|(labels, _)| *labels == rest) {
@@ -141,11 +143,16 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::SumRate(metric, suffix) => {
-                write!(f, "sum by (model_name) (rate({metric}{suffix}[{WINDOW}]))")
+                write!(
+                    f,
+                    "sum by (model_name) (rate({metric}{suffix}[{window}]))",
+                    window = Recipe::WINDOW
+                )
             }
             Expr::Quantile(q, metric) => write!(
                 f,
-                "histogram_quantile({q}, sum by (model_name, le) (rate({metric}_bucket[{WINDOW}])))"
+                "histogram_quantile({q}, sum by (model_name, le) (rate({metric}_bucket[{window}])))",
+                window = Recipe::WINDOW
             ),
             Expr::Ratio(a, b) => {
                 let operand = |e: &Expr| match e {
@@ -177,7 +184,7 @@ impl Unit {
     /// Grafana's unit id for the value.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::recipes::Unit;
+    /// use nixl_kv_metrics::prometheus::Unit;
     /// assert_eq!(Unit::BytesPerSecond.grafana(), "binBps");
     /// ```
     pub fn grafana(self) -> &'static str {
@@ -194,9 +201,9 @@ impl Unit {
 /// One query of the catalog.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::recipes::{self, Unit};
+/// use nixl_kv_metrics::prometheus::{Recipe, Unit};
 ///
-/// let recipe = recipes::find("throughput-log-equivalent").unwrap();
+/// let recipe = Recipe::find("throughput-log-equivalent").unwrap();
 /// assert_eq!(recipe.unit, Unit::BytesPerSecond);
 /// assert!(recipe.answers.contains("Throughput (MB/s)"));
 /// assert!(recipe.does_not_answer.contains("wall-clock"));
@@ -218,12 +225,28 @@ pub struct Recipe {
 }
 
 impl Recipe {
+    /// The range of every `rate` in the catalog, as PromQL writes it.
+    pub const WINDOW: &str = "5m";
+    /// [`Recipe::WINDOW`] in milliseconds.
+    pub const WINDOW_MS: i64 = 300_000;
+
+    /// The recipe `id`, if the catalog has it.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::Recipe;
+    /// assert_eq!(Recipe::find("bytes-per-second").unwrap().title, "KV bytes per second (wall clock)");
+    /// assert!(Recipe::find("p99").is_none());
+    /// ```
+    pub fn find(id: &str) -> Option<&'static Recipe> {
+        CATALOG.iter().find(|recipe| recipe.id == id)
+    }
+
     /// The PromQL text (what a dashboard panel or recording rule uses).
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::recipes;
+    /// use nixl_kv_metrics::prometheus::Recipe;
     /// assert_eq!(
-    ///     recipes::find("xfer-time-p90").unwrap().promql(),
+    ///     Recipe::find("xfer-time-p90").unwrap().promql(),
     ///     "histogram_quantile(0.9, sum by (model_name, le) (rate(vllm:nixl_xfer_time_seconds_bucket[5m])))"
     /// );
     /// ```
@@ -235,10 +258,7 @@ impl Recipe {
     /// `version` evaluates [`Recipe::promql`] on `series`.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::recipes;
-    /// use nixl_kv_metrics::prometheus::series::SeriesSet;
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
-    /// use nixl_kv_metrics::prometheus::NixlPromMetrics;
+    /// use nixl_kv_metrics::prometheus::{NixlPromMetrics, PrometheusVersion, Recipe, SeriesSet};
     /// use nixl_kv_metrics::release::Family;
     /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
     ///
@@ -259,11 +279,11 @@ impl Recipe {
     /// series.scrape(300_000, prom.samples());
     ///
     /// let v = PrometheusVersion::V2_42;
-    /// let p90 = recipes::find("xfer-time-p90").unwrap().evaluate(&series, 300_000, v)[0].1;
+    /// let p90 = Recipe::find("xfer-time-p90").unwrap().evaluate(&series, 300_000, v)[0].1;
     /// assert_eq!(format!("{:.3}", p90 * 1e3), "4.500"); // not 2.601: all four are in (0, 5 ms]
-    /// let avg = recipes::find("xfer-time-avg").unwrap().evaluate(&series, 300_000, v)[0].1;
+    /// let avg = Recipe::find("xfer-time-avg").unwrap().evaluate(&series, 300_000, v)[0].1;
     /// assert_eq!(format!("{:.3}", avg * 1e3), "1.381"); // the mean survives the buckets
-    /// let mib_s = recipes::find("throughput-log-equivalent").unwrap().evaluate(&series, 300_000, v)[0].1
+    /// let mib_s = Recipe::find("throughput-log-equivalent").unwrap().evaluate(&series, 300_000, v)[0].1
     ///     / f64::from(1 << 20);
     /// assert_eq!(format!("{mib_s:.3}"), "1629.549");
     /// # Ok::<(), nixl_kv_metrics::prometheus::MetricsError>(())
@@ -275,15 +295,15 @@ impl Recipe {
     /// The first family whose metrics the recipe can be computed from.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::recipes;
+    /// use nixl_kv_metrics::prometheus::Recipe;
     /// use nixl_kv_metrics::release::Family;
-    /// assert_eq!(recipes::find("kv-expired-reqs-per-second").unwrap().first_family(), Family::F4);
+    /// assert_eq!(Recipe::find("kv-expired-reqs-per-second").unwrap().first_family(), Family::F4);
     /// ```
     pub fn first_family(&self) -> Family {
         self.expr
             .metrics()
             .into_iter()
-            .filter_map(metrics::first_family)
+            .filter_map(Metric::first_family)
             .max()
             .expect("catalog recipes read registered metrics")
     }
@@ -464,17 +484,6 @@ pub const CATALOG: &[Recipe] = &[
     },
 ];
 
-/// The recipe `id`, if the catalog has it.
-///
-/// ```
-/// use nixl_kv_metrics::prometheus::recipes;
-/// assert_eq!(recipes::find("bytes-per-second").unwrap().title, "KV bytes per second (wall clock)");
-/// assert!(recipes::find("p99").is_none());
-/// ```
-pub fn find(id: &str) -> Option<&'static Recipe> {
-    CATALOG.iter().find(|recipe| recipe.id == id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,7 +497,7 @@ mod tests {
                 recipe.id
             );
             for metric in recipe.expr.metrics() {
-                assert!(metrics::first_family(metric).is_some(), "{metric}");
+                assert!(Metric::first_family(metric).is_some(), "{metric}");
             }
         }
     }

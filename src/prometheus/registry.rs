@@ -4,8 +4,8 @@ use std::fmt;
 
 use crate::input::Interval;
 use crate::pipeline::KvOutputAggregator;
-use crate::prometheus::exposition::{self, Sample};
-use crate::prometheus::metrics::{self, Metric, MetricType, Observation};
+use crate::prometheus::exposition::render;
+use crate::prometheus::{FIRST_RELEASE, GoFloat, Metric, MetricType, Observation, Sample};
 use crate::release::Family;
 use crate::stats::NixlKvConnectorStats;
 
@@ -24,8 +24,7 @@ const FLOAT_COUNT_LIMIT: u64 = 1 << 53;
 /// come out bit for bit as prometheus_client's.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::metrics::XFER_TIME;
-/// use nixl_kv_metrics::prometheus::NixlPromMetrics;
+/// use nixl_kv_metrics::prometheus::{NixlPromMetrics, XFER_TIME};
 /// use nixl_kv_metrics::release::Family;
 /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
 ///
@@ -94,7 +93,7 @@ impl NixlPromMetrics {
         model_name: impl Into<String>,
         engines: impl IntoIterator<Item = usize>,
     ) -> Result<NixlPromMetrics, MetricsError> {
-        let defs = metrics::of(family);
+        let defs = Metric::of(family);
         if defs.is_empty() {
             return Err(MetricsError::NoMetrics(family));
         }
@@ -143,7 +142,7 @@ impl NixlPromMetrics {
 
     /// The metrics registered, in exposition order.
     pub fn metrics(&self) -> &'static [Metric] {
-        metrics::of(self.family)
+        Metric::of(self.family)
     }
 
     /// `NixlPromMetrics.observe(data, engine)`: one engine step's pooled
@@ -154,8 +153,7 @@ impl NixlPromMetrics {
     /// If `stats` follow another family.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics::FAILED_TRANSFERS;
-    /// use nixl_kv_metrics::prometheus::{MetricsError, NixlPromMetrics};
+    /// use nixl_kv_metrics::prometheus::{FAILED_TRANSFERS, MetricsError, NixlPromMetrics};
     /// use nixl_kv_metrics::release::{Event, Family};
     /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
     ///
@@ -179,7 +177,7 @@ impl NixlPromMetrics {
             self.family,
             "stats of another release family"
         );
-        let defs = metrics::of(self.family);
+        let defs = Metric::of(self.family);
         let series = self
             .engines
             .iter_mut()
@@ -231,8 +229,7 @@ impl NixlPromMetrics {
     ///
     /// ```
     /// use nixl_kv_metrics::input::Interval;
-    /// use nixl_kv_metrics::prometheus::metrics::BYTES_TRANSFERRED;
-    /// use nixl_kv_metrics::prometheus::NixlPromMetrics;
+    /// use nixl_kv_metrics::prometheus::{BYTES_TRANSFERRED, NixlPromMetrics};
     /// use nixl_kv_metrics::release::Family;
     ///
     /// let text = br#"{"steps": [[{"transfer_duration": [0.002], "post_duration": [0.0004],
@@ -263,8 +260,7 @@ impl NixlPromMetrics {
     /// for an unknown engine or a name that is not a histogram of the family.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics::{NUM_DESCRIPTORS, FAILED_TRANSFERS};
-    /// use nixl_kv_metrics::prometheus::NixlPromMetrics;
+    /// use nixl_kv_metrics::prometheus::{FAILED_TRANSFERS, NUM_DESCRIPTORS, NixlPromMetrics};
     /// use nixl_kv_metrics::release::Family;
     /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
     ///
@@ -303,8 +299,7 @@ impl NixlPromMetrics {
     /// A counter child's value (`name` without `_total`) of engine `engine`.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::metrics::{FAILED_TRANSFERS, KV_EXPIRED_REQS};
-    /// use nixl_kv_metrics::prometheus::NixlPromMetrics;
+    /// use nixl_kv_metrics::prometheus::{FAILED_TRANSFERS, KV_EXPIRED_REQS, NixlPromMetrics};
     /// use nixl_kv_metrics::release::{Event, Family};
     /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
     ///
@@ -325,7 +320,7 @@ impl NixlPromMetrics {
 
     fn value(&self, engine: usize, name: &str) -> Option<(&'static Metric, &Value)> {
         let series = self.engines.iter().find(|s| s.engine == engine)?;
-        metrics::of(self.family)
+        Metric::of(self.family)
             .iter()
             .zip(&series.values)
             .find(|(metric, _)| metric.name == name)
@@ -373,7 +368,7 @@ impl NixlPromMetrics {
                     for (le, &count) in les.zip(&cumulative) {
                         samples.push(Sample::new(
                             format!("{}_bucket", metric.name),
-                            labels(Some(exposition::GoFloat(le).to_string())),
+                            labels(Some(GoFloat(le).to_string())),
                             count,
                         ));
                     }
@@ -419,8 +414,10 @@ impl NixlPromMetrics {
     }
 
     /// The text exposition of these metrics, as prometheus_client's
-    /// `generate_latest` prints it; see [`exposition`]
-    /// for `created`.
+    /// `generate_latest` prints it. `Some(t)` adds the `_created` gauges
+    /// prometheus_client serves unless `PROMETHEUS_DISABLE_CREATED_SERIES`
+    /// is set, every series at the Unix time `t` (vLLM's hold wall-clock
+    /// readings no model reproduces); `None` leaves them out.
     ///
     /// ```
     /// use nixl_kv_metrics::prometheus::NixlPromMetrics;
@@ -432,7 +429,7 @@ impl NixlPromMetrics {
     /// # Ok::<(), nixl_kv_metrics::prometheus::MetricsError>(())
     /// ```
     pub fn exposition(&self, created: Option<f64>) -> String {
-        exposition::render(self, created)
+        render(self, created)
     }
 }
 
@@ -510,7 +507,7 @@ impl fmt::Display for MetricsError {
                 f,
                 "vLLM {} ({family}) has no NIXL Prometheus metrics: they appeared in {}",
                 family.releases(),
-                metrics::FIRST_RELEASE
+                FIRST_RELEASE
             ),
             MetricsError::UnknownEngine(engine) => {
                 write!(f, "no series for engine {engine}")

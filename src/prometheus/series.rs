@@ -7,9 +7,7 @@
 //! `sum by (labels) (…)`.
 //!
 //! ```
-//! use nixl_kv_metrics::prometheus::series::{sum_by, SeriesSet};
-//! use nixl_kv_metrics::prometheus::version::PrometheusVersion;
-//! use nixl_kv_metrics::prometheus::NixlPromMetrics;
+//! use nixl_kv_metrics::prometheus::{NixlPromMetrics, PrometheusVersion, SeriesSet, sum_by};
 //! use nixl_kv_metrics::release::Family;
 //! use nixl_kv_metrics::stats::NixlKvConnectorStats;
 //!
@@ -31,9 +29,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::prometheus::exposition::Sample;
-use crate::prometheus::rate::{self, Point};
-use crate::prometheus::version::PrometheusVersion;
+use crate::prometheus::{Point, PrometheusVersion, Sample, rate};
 
 /// A label set, sorted by label name (as in [`sum_by`]'s example).
 pub type Labels = Vec<(String, String)>;
@@ -60,8 +56,7 @@ impl SeriesSet {
     /// Stores one scrape taken at `t_ms` (later than every earlier scrape).
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::exposition::Sample;
-    /// use nixl_kv_metrics::prometheus::series::SeriesSet;
+    /// use nixl_kv_metrics::prometheus::{Sample, SeriesSet};
     ///
     /// let sample = |v| Sample::new("x_total", vec![("engine".into(), "0".into())], v);
     /// let mut series = SeriesSet::new();
@@ -114,9 +109,7 @@ impl SeriesSet {
     /// rate, in label order.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::exposition::Sample;
-    /// use nixl_kv_metrics::prometheus::series::SeriesSet;
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::{PrometheusVersion, Sample, SeriesSet};
     ///
     /// let sample = |e: &str, v| Sample::new("x_total", vec![("engine".into(), e.into())], v);
     /// let mut series = SeriesSet::new();
@@ -136,7 +129,7 @@ impl SeriesSet {
             .iter()
             .filter(|(labels, _)| labels.iter().any(|(k, v)| k == NAME && v == name))
             .filter_map(|(labels, points)| {
-                let value = rate::rate(points, eval_ms, range_ms, version)?;
+                let value = rate(points, eval_ms, range_ms, version)?;
                 let without_name = labels.iter().filter(|(k, _)| k != NAME).cloned().collect();
                 Some((without_name, value))
             })
@@ -155,8 +148,7 @@ impl SeriesSet {
 /// for three or more.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::series::sum_by;
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::{PrometheusVersion, sum_by};
 ///
 /// let l = |m: &str, e: &str| vec![("engine".to_string(), e.to_string()), ("model_name".to_string(), m.to_string())];
 /// let vector = vec![(l("a", "0"), 1.0), (l("b", "0"), 5.0), (l("a", "1"), 2.0)];
@@ -218,7 +210,7 @@ fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
 /// sets, keeping `lhs`'s order.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::series::divide;
+/// use nixl_kv_metrics::prometheus::divide;
 /// let m = |v: &str| vec![("model_name".to_string(), v.to_string())];
 /// let q = divide(&[(m("a"), 1.0), (m("b"), 1.0)], &[(m("b"), 4.0)]);
 /// assert_eq!(q, vec![(m("b"), 0.25)]);

@@ -12,14 +12,14 @@ use std::str::FromStr;
 /// changed it. Nothing else in this crate's queries depends on the release.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::PrometheusVersion;
 ///
 /// let debian: PrometheusVersion = "2.42.0".parse()?;
 /// assert_eq!(debian, PrometheusVersion::V2_42);
 /// assert!(!debian.left_open_ranges());
 /// assert!(PrometheusVersion::NEWEST_CHECKED.left_open_ranges());
 /// assert_eq!(PrometheusVersion::new(3, 5).to_string(), "3.5");
-/// # Ok::<(), nixl_kv_metrics::prometheus::version::VersionError>(())
+/// # Ok::<(), nixl_kv_metrics::prometheus::VersionError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PrometheusVersion {
@@ -39,7 +39,7 @@ impl PrometheusVersion {
     /// A release from its two numbers.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::PrometheusVersion;
     /// assert!(PrometheusVersion::new(2, 51) > PrometheusVersion::V2_42);
     /// ```
     pub const fn new(major: u32, minor: u32) -> PrometheusVersion {
@@ -50,7 +50,7 @@ impl PrometheusVersion {
     /// `(t - 5m, t]` from 3.0 on, in `[t - 5m, t]` before.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::PrometheusVersion;
     /// assert!(PrometheusVersion::new(3, 0).left_open_ranges());
     /// assert!(!PrometheusVersion::new(2, 55).left_open_ranges());
     /// ```
@@ -64,7 +64,7 @@ impl PrometheusVersion {
     /// applied first.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::PrometheusVersion;
     /// assert!(PrometheusVersion::new(2, 51).caps_at_zero_after_threshold());
     /// assert!(!PrometheusVersion::V2_42.caps_at_zero_after_threshold());
     /// ```
@@ -76,7 +76,7 @@ impl PrometheusVersion {
     /// each other as equal from 2.49 on (before, it only removed decreases).
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::PrometheusVersion;
     /// assert!(PrometheusVersion::new(2, 49).ignores_small_bucket_deltas());
     /// ```
     pub fn ignores_small_bucket_deltas(self) -> bool {
@@ -87,7 +87,7 @@ impl PrometheusVersion {
     /// before. The two agree bit for bit on two addends, not always on more.
     ///
     /// ```
-    /// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+    /// use nixl_kv_metrics::prometheus::PrometheusVersion;
     /// assert!(PrometheusVersion::new(3, 0).compensated_sum());
     /// ```
     pub fn compensated_sum(self) -> bool {
@@ -128,7 +128,7 @@ impl FromStr for PrometheusVersion {
 /// A Prometheus version string that is not `MAJOR.MINOR[.PATCH]`.
 ///
 /// ```
-/// use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+/// use nixl_kv_metrics::prometheus::PrometheusVersion;
 /// let error = "latest".parse::<PrometheusVersion>().unwrap_err();
 /// assert!(error.to_string().starts_with("\"latest\" is not a Prometheus version"));
 /// ```

@@ -16,10 +16,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use nixl_kv_metrics::prometheus::NixlPromMetrics;
-use nixl_kv_metrics::prometheus::recipes::{self, Recipe};
-use nixl_kv_metrics::prometheus::series::SeriesSet;
-use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+use nixl_kv_metrics::prometheus::{CATALOG, NixlPromMetrics, PrometheusVersion, Recipe, SeriesSet};
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 
@@ -198,7 +195,7 @@ fn recipes_agree_with_promtool() {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
 
     let mut rules = String::from("groups:\n  - name: nixl-recipes\n    rules:\n");
-    for recipe in recipes::CATALOG {
+    for recipe in CATALOG {
         let _ = writeln!(
             rules,
             "      - record: {}\n        expr: '{}'",
@@ -212,7 +209,7 @@ fn recipes_agree_with_promtool() {
     let eval_times = [300, 307, 451, 600];
     let busy_checks: Vec<(i64, &Recipe)> = eval_times
         .iter()
-        .flat_map(|&t| recipes::CATALOG.iter().map(move |r| (t, r)))
+        .flat_map(|&t| CATALOG.iter().map(move |r| (t, r)))
         .collect();
     let issue = issue_41230();
     let issue_checks: Vec<(i64, &Recipe)> = [
@@ -221,7 +218,7 @@ fn recipes_agree_with_promtool() {
         "throughput-log-equivalent",
     ]
     .iter()
-    .map(|id| (300, recipes::find(id).unwrap()))
+    .map(|id| (300, Recipe::find(id).unwrap()))
     .collect();
     let tests = format!(
         "rule_files:\n  - rules.yml\nevaluation_interval: 1s\ntests:\n{}{}",
@@ -267,7 +264,7 @@ fn recipes_agree_with_promtool() {
     eprintln!(
         "promtool {version}: {} recipes x {} eval times and {} checks of #41230 agree bit for bit; \
          Prometheus {other} would give {differing} of the {} busy-cluster values differently",
-        recipes::CATALOG.len(),
+        CATALOG.len(),
         eval_times.len(),
         issue_checks.len(),
         busy_checks.len()
@@ -278,7 +275,7 @@ fn recipes_agree_with_promtool() {
 #[test]
 fn issue_41230_p90_is_the_bucket_estimate() {
     let series = issue_41230();
-    let p90 = recipes::find("xfer-time-p90").unwrap();
+    let p90 = Recipe::find("xfer-time-p90").unwrap();
     let value = p90.evaluate(&series, 300_000, PrometheusVersion::V2_42)[0].1;
     // 90 % of the way through the first bucket, (0, 5 ms]: 4.5 ms, against
     // the log's P90 of 2.601 ms. (The rank 0.9 x 4/300 over the bucket's

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use nixl_kv_metrics::prometheus::version::PrometheusVersion;
+use nixl_kv_metrics::prometheus::PrometheusVersion;
 use nixl_kv_metrics::release::{Family, Release};
 use serde_json::Value;
 

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use nixl_kv_metrics::prometheus::metrics::Metric;
+use nixl_kv_metrics::prometheus::Metric;
 
 use super::{GENERATED_DIR, prometheus, releases};
 use crate::figures::{self, Figure};
@@ -59,13 +59,13 @@ kinds! {
     ReleaseFamilies = "release-families",
     /// an `<img>` of a figure from [`figures::ALL`]
     Figure = "figure NAME",
-    /// a table of vLLM's NIXL Prometheus metrics ([`metrics::of`](nixl_kv_metrics::prometheus::metrics::of))
+    /// a table of vLLM's NIXL Prometheus metrics ([`Metric::of`](nixl_kv_metrics::prometheus::Metric::of))
     PrometheusMetrics = "prometheus-metrics",
     /// the bucket bounds of the histogram `NAME` (without `NAME`: of all four)
     PrometheusBuckets = "prometheus-buckets [NAME]",
-    /// the PromQL recipe catalog ([`recipes::CATALOG`](nixl_kv_metrics::prometheus::recipes::CATALOG)), one section per recipe
+    /// the PromQL recipe catalog ([`CATALOG`](nixl_kv_metrics::prometheus::CATALOG)), one section per recipe
     PromqlRecipes = "promql-recipes",
-    /// a download link to the Grafana dashboard ([`dashboard`](nixl_kv_metrics::prometheus::dashboard))
+    /// a download link to the Grafana dashboard ([`grafana_dashboard`](nixl_kv_metrics::prometheus::grafana_dashboard))
     GrafanaDashboard = "grafana-dashboard",
 }
 

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use nixl_kv_metrics::printer::numbers::{grouped, trimmed};
-use nixl_kv_metrics::prometheus::dashboard;
-use nixl_kv_metrics::prometheus::exposition::GoFloat;
-use nixl_kv_metrics::prometheus::metrics::{self, Metric, MetricType, Observation};
-use nixl_kv_metrics::prometheus::recipes::{self, Expr, Recipe, Unit};
+use nixl_kv_metrics::prometheus::{
+    CATALOG, DASHBOARD_UID, Expr, GoFloat, LABEL_NAMES, Metric, MetricType, Observation, Recipe,
+    Unit, grafana_dashboard,
+};
 use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::topology::{Instance, Mode};
 
@@ -18,7 +18,7 @@ use super::markdown::{breakable_code, cell, code, styled_table};
 use super::releases::{newest, releases_cell};
 
 /// The file name of the Grafana dashboard in [`GENERATED_DIR`]: that of the
-/// committed [`dashboard::PATH`].
+/// committed [`DASHBOARD_PATH`](nixl_kv_metrics::prometheus::DASHBOARD_PATH).
 pub const DASHBOARD_FILE: &str = "nixl-kv-transfer.json";
 
 /// The chapter with one section per metric, which the metrics table links to.
@@ -29,7 +29,7 @@ const PROMETHEUS_CHAPTER: &str = "prometheus.md";
 pub fn write_dashboard(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(DASHBOARD_FILE);
-    let json = dashboard::grafana_dashboard();
+    let json = grafana_dashboard();
     if std::fs::read_to_string(&path).ok().as_deref() != Some(json.as_str()) {
         std::fs::write(&path, json)?;
     }
@@ -39,7 +39,7 @@ pub fn write_dashboard(dir: &Path) -> std::io::Result<()> {
 /// The four histograms, in registration order (the newest family registers
 /// every metric any family does).
 fn histograms() -> impl Iterator<Item = &'static Metric> {
-    metrics::of(newest())
+    Metric::of(newest())
         .iter()
         .filter(|metric| matches!(metric.kind, MetricType::Histogram { .. }))
 }
@@ -70,7 +70,7 @@ pub fn metric_anchor(name: &str) -> String {
 fn metric_runs<T: PartialEq>(name: &str, value: impl Fn(&Metric) -> T) -> Vec<(Family, Family, T)> {
     let mut runs: Vec<(Family, Family, T)> = Vec::new();
     for family in Family::ALL {
-        let Some(metric) = metrics::find(family, name) else {
+        let Some(metric) = Metric::find(family, name) else {
             continue;
         };
         let value = value(metric);
@@ -109,19 +109,19 @@ pub fn prometheus_metrics(root: &str) -> String {
         "| Metric | Type, samples, labels | Moves on | Since | HELP text |\n\
          |---|---|---|---|---|\n",
     );
-    let labels = metrics::LABEL_NAMES
+    let labels = LABEL_NAMES
         .iter()
         .map(|label| code(label))
         .collect::<Vec<_>>()
         .join(", ");
-    for metric in metrics::of(newest()) {
+    for metric in Metric::of(newest()) {
         let kind = match metric.kind {
             MetricType::Histogram { .. } => format!(
                 "histogram: `_bucket`, `_count`, `_sum`; labels {labels}, and `le` on `_bucket`"
             ),
             MetricType::Counter { .. } => format!("counter: `_total`; labels {labels}"),
         };
-        let first = metrics::first_family(metric.name).expect("registered by the newest");
+        let first = Metric::first_family(metric.name).expect("registered by the newest");
         let moves_on = |mode: Mode| {
             let runs = metric_runs(metric.name, |m| m.moves_on(mode));
             let text = match runs.as_slice() {
@@ -291,7 +291,7 @@ pub fn promql_text(recipe: &Recipe) -> String {
 /// (id `recipe-ID`), its unit and first release, the PromQL, and what it
 /// answers and does not.
 pub fn promql_recipes() -> String {
-    recipes::CATALOG
+    CATALOG
         .iter()
         .map(|recipe| {
             format!(
@@ -316,14 +316,14 @@ pub fn promql_recipes() -> String {
 /// The link behind `{{#nixl grafana-dashboard}}`: the dashboard the
 /// preprocessor writes to `generated/` (see [`write_dashboard`]).
 pub fn grafana_dashboard_link(root: &str) -> String {
-    let size_kib = dashboard::grafana_dashboard().len() as f64 / 1024.0;
+    let size_kib = grafana_dashboard().len() as f64 / 1024.0;
     format!(
         "<p class=\"nixl-download\"><a href=\"{root}{GENERATED_DIR}/{DASHBOARD_FILE}\" \
          download=\"{DASHBOARD_FILE}\">Download the Grafana dashboard</a> \
          (<code>{DASHBOARD_FILE}</code>, {size_kib:.0} KiB: {panels} panels, one per recipe, \
          uid <code>{uid}</code>)</p>",
-        panels = recipes::CATALOG.len(),
-        uid = dashboard::UID,
+        panels = CATALOG.len(),
+        uid = DASHBOARD_UID,
     )
 }
 
@@ -332,6 +332,9 @@ mod tests {
     use super::*;
     use crate::preprocessor::markdown::{assert_rectangular, rows};
     use crate::preprocessor::{expand, expand_ok};
+    use nixl_kv_metrics::prometheus::{
+        BYTES_TRANSFERRED, DASHBOARD_PATH, NUM_DESCRIPTORS, XFER_TIME,
+    };
 
     #[test]
     fn prometheus_metrics_has_a_row_per_metric_linked_to_its_section() {
@@ -378,7 +381,7 @@ mod tests {
 
     #[test]
     fn metric_anchors_are_the_pinned_section_ids() {
-        let anchors: Vec<String> = metrics::of(newest())
+        let anchors: Vec<String> = Metric::of(newest())
             .iter()
             .map(|m| metric_anchor(m.name))
             .collect();
@@ -404,7 +407,7 @@ mod tests {
         type Case = (&'static str, usize, &'static [(usize, &'static str)]);
         let cases: [Case; 3] = [
             (
-                metrics::XFER_TIME,
+                XFER_TIME,
                 12,
                 &[
                     (2, "| `0.005` | 0.005 s = 5 ms | (0, 5 ms] |"),
@@ -417,7 +420,7 @@ mod tests {
                 ],
             ),
             (
-                metrics::BYTES_TRANSFERRED,
+                BYTES_TRANSFERRED,
                 12,
                 &[
                     (2, "| `2048.0` | 2,048 B = 2 KiB | (0, 2 KiB] |"),
@@ -432,7 +435,7 @@ mod tests {
                 ],
             ),
             (
-                metrics::NUM_DESCRIPTORS,
+                NUM_DESCRIPTORS,
                 14,
                 &[(15, "| `50000.0` | 50000 | (20000, 50000] |")],
             ),
@@ -483,8 +486,8 @@ mod tests {
     #[test]
     fn promql_recipes_have_a_section_each_with_the_exact_query() {
         let out = expand_ok("{{#nixl promql-recipes}}\n", "prometheus.md");
-        assert_eq!(out.matches("\n### ").count(), recipes::CATALOG.len());
-        for recipe in recipes::CATALOG {
+        assert_eq!(out.matches("\n### ").count(), CATALOG.len());
+        for recipe in CATALOG {
             assert!(
                 out.contains(&format!("### {} {{ #recipe-{} }}", recipe.title, recipe.id)),
                 "{}",
@@ -505,7 +508,7 @@ mod tests {
     #[test]
     fn the_dashboard_link_points_at_the_written_dashboard() {
         assert_eq!(
-            Path::new(dashboard::PATH).file_name().unwrap(),
+            Path::new(DASHBOARD_PATH).file_name().unwrap(),
             DASHBOARD_FILE
         );
         let out = expand_ok("{{#nixl grafana-dashboard}}\n", "reference/glossary.md");
@@ -520,7 +523,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("nixl-book-dashboard-{}", std::process::id()));
         write_dashboard(&dir).unwrap();
         let committed =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(dashboard::PATH))
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DASHBOARD_PATH))
                 .unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.join(DASHBOARD_FILE)).unwrap(),
