@@ -86,8 +86,9 @@ pub fn samples_in_range(
     &points[first..end.max(first)]
 }
 
-/// `rate(series[range])` at `eval_ms`: the extrapolated increase per second,
-/// or `None` (no result) when the window holds fewer than two samples.
+/// `rate(series[range])` at `eval_ms`, as Prometheus `v` computes it: the
+/// extrapolated increase per second, or `None` (no result) when the window
+/// holds fewer than two samples.
 ///
 /// ```
 /// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, rate};
@@ -96,17 +97,13 @@ pub fn samples_in_range(
 /// assert_eq!(rate(&counter, 120_000, 120_000, PrometheusVersion::V2_42), Some(0.75));
 /// assert_eq!(rate(&counter[..1], 120_000, 120_000, PrometheusVersion::V2_42), None);
 /// ```
-pub fn rate(
-    points: &[Point],
-    eval_ms: i64,
-    range_ms: i64,
-    version: PrometheusVersion,
-) -> Option<f64> {
-    counter_over_range(points, eval_ms, range_ms, version, true)
+pub fn rate(points: &[Point], eval_ms: i64, range_ms: i64, v: PrometheusVersion) -> Option<f64> {
+    counter_over_range(points, eval_ms, range_ms, v, true)
 }
 
-/// `increase(series[range])` at `eval_ms`: the extrapolated increase, or
-/// `None` when the window holds fewer than two samples.
+/// `increase(series[range])` at `eval_ms`, as Prometheus `v` computes it: the
+/// extrapolated increase, or `None` when the window holds fewer than two
+/// samples.
 ///
 /// ```
 /// use nixl_kv_metrics::prometheus::{Point, PrometheusVersion, increase};
@@ -127,9 +124,9 @@ pub fn increase(
     points: &[Point],
     eval_ms: i64,
     range_ms: i64,
-    version: PrometheusVersion,
+    v: PrometheusVersion,
 ) -> Option<f64> {
-    counter_over_range(points, eval_ms, range_ms, version, false)
+    counter_over_range(points, eval_ms, range_ms, v, false)
 }
 
 /// `rate` (`per_second`) or `increase` of a counter over `[range]` at `eval_ms`.
@@ -246,36 +243,27 @@ mod tests {
             Point::new(150_000, 3.0),
             Point::new(210_000, 5.0),
         ];
-        let old = extrapolated_rate(&samples, 0, 210_000, true, false, PrometheusVersion::V2_42);
-        let new = extrapolated_rate(
-            &samples,
-            0,
-            210_000,
-            true,
-            false,
-            PrometheusVersion::new(2, 51),
-        );
+        // The increase from 0 to `end_ms` before 2.51 and from 2.51 on.
+        let old_and_new = |samples: &[Point], end_ms| {
+            let increase = |version| extrapolated_rate(samples, 0, end_ms, true, false, version);
+            (
+                increase(PrometheusVersion::V2_42),
+                increase(PrometheusVersion::new(2, 51)),
+            )
+        };
+        let (old, new) = old_and_new(&samples, 210_000);
         // to zero: 120 s * 1/4 = 30 s, which is < 66 s (threshold): 2.42 adds
         // the 30 s; 2.51 first replaces 90 s by half an interval (30 s) and
         // keeps the smaller: also 30 s.
         assert_eq!(old, new);
         let far = [Point::new(100_000, 10.0), Point::new(160_000, 12.0)];
-        let old = extrapolated_rate(&far, 0, 160_000, true, false, PrometheusVersion::V2_42);
-        let new = extrapolated_rate(&far, 0, 160_000, true, false, PrometheusVersion::new(2, 51));
+        let (old, new) = old_and_new(&far, 160_000);
         // to zero: 300 s, to start 100 s >= 66 s: both add half an interval.
         assert_eq!(old, Some(2.0 * 90.0 / 60.0));
         assert_eq!(new, old);
         let between = [Point::new(100_000, 0.8), Point::new(160_000, 2.0)];
         // to zero: 60 * 0.8 / 1.2 = 40 s (< 66 s threshold, > 30 s half interval)
-        let old = extrapolated_rate(&between, 0, 160_000, true, false, PrometheusVersion::V2_42);
-        let new = extrapolated_rate(
-            &between,
-            0,
-            160_000,
-            true,
-            false,
-            PrometheusVersion::new(2, 51),
-        );
+        let (old, new) = old_and_new(&between, 160_000);
         assert_ne!(old, new);
         assert_eq!(new, Some(1.2 * (90.0 / 60.0)));
     }

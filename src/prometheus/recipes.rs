@@ -81,23 +81,15 @@ impl Expr {
     /// Prometheus `version` computes it from `series` (see
     /// [`Recipe::evaluate`]'s example).
     pub fn evaluate(&self, series: &SeriesSet, eval_ms: i64, version: PrometheusVersion) -> Vector {
+        let rates = |name: String| series.rates(&name, eval_ms, Recipe::WINDOW_MS, version);
         match *self {
-            Expr::SumRate(metric, suffix) => {
-                let rates = series.rates(
-                    &format!("{metric}{suffix}"),
-                    eval_ms,
-                    Recipe::WINDOW_MS,
-                    version,
-                );
-                sum_by(&rates, &["model_name"], version)
-            }
+            Expr::SumRate(metric, suffix) => sum_by(
+                &rates(format!("{metric}{suffix}")),
+                &["model_name"],
+                version,
+            ),
             Expr::Quantile(q, metric) => {
-                let rates = series.rates(
-                    &format!("{metric}_bucket"),
-                    eval_ms,
-                    Recipe::WINDOW_MS,
-                    version,
-                );
+                let rates = rates(format!("{metric}_bucket"));
                 let per_le = sum_by(&rates, &["model_name", "le"], version);
                 let mut histograms: Vec<(crate::prometheus::Labels, Vec<Bucket>)> = Vec::new();
                 for (labels, count) in per_le {
