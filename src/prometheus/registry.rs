@@ -502,16 +502,16 @@ pub enum MetricsError {
 
 impl fmt::Display for MetricsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MetricsError::NoMetrics(family) => write!(
-                f,
-                "vLLM {} ({family}) has no NIXL Prometheus metrics: they appeared in {}",
-                family.releases(),
-                FIRST_RELEASE
-            ),
-            MetricsError::UnknownEngine(engine) => {
-                write!(f, "no series for engine {engine}")
+        match *self {
+            MetricsError::NoMetrics(family) => {
+                let releases = family.releases();
+                write!(
+                    f,
+                    "vLLM {releases} ({family}) has no NIXL Prometheus metrics: \
+                     they appeared in {FIRST_RELEASE}"
+                )
             }
+            MetricsError::UnknownEngine(engine) => write!(f, "no series for engine {engine}"),
         }
     }
 }
