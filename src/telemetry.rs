@@ -6,7 +6,9 @@
 //! durations (converted to seconds), the bytes and the descriptor count, and
 //! drops the start time. This crate keeps the start time so that wall-clock
 //! views (bandwidth over the union of transfer intervals, concurrency) can be
-//! computed where vLLM cannot.
+//! computed where vLLM cannot, and tags each transfer with the worker that
+//! recorded it and the request it served ([`TaggedTelemetry`]) where the
+//! simulator knows them.
 //!
 //! ```
 //! use nixl_kv_metrics::telemetry::XferTelemetry;
@@ -16,6 +18,8 @@
 //! assert_eq!(t.xfer_seconds(), 0.001381);
 //! assert_eq!(t.mib(), 2.25);
 //! ```
+
+use crate::topology::WorkerId;
 
 /// The telemetry of one completed NIXL transfer (`nixlXferTelemetry`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -108,6 +112,32 @@ impl XferTelemetry {
     pub fn mib(&self) -> f64 {
         self.total_bytes as f64 / MIB
     }
+}
+
+/// A request's id (the simulator numbers requests in arrival order).
+pub type RequestId = u64;
+
+/// Who recorded a transfer (a [`WorkerId`]: instance, engine, pipeline
+/// stage, rank), and for which request. vLLM's stats drop both; the
+/// simulator keeps them so that totals can be taken per worker and per
+/// request ([`per_worker`](crate::wallclock::per_worker),
+/// [`per_request`](crate::wallclock::per_request)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tag {
+    /// The worker that recorded the transfer.
+    pub worker: WorkerId,
+    /// The request the transfer served.
+    pub request: RequestId,
+}
+
+/// One transfer's [`XferTelemetry`] with its [`Tag`], as the simulator
+/// records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaggedTelemetry {
+    /// Who recorded it, for which request.
+    pub tag: Tag,
+    /// What NIXL reported.
+    pub telemetry: XferTelemetry,
 }
 
 /// Bytes in one MiB, the "MB" of vLLM's log line.

@@ -36,49 +36,8 @@
 use std::collections::BTreeMap;
 
 use crate::numpy;
-use crate::telemetry::{MIB, XferTelemetry};
+use crate::telemetry::{MIB, RequestId, Tag, TaggedTelemetry, XferTelemetry};
 use crate::topology::WorkerId;
-
-/// A request's id (the simulator numbers requests in arrival order).
-pub type RequestId = u64;
-
-/// Who recorded a transfer, and for which request.
-///
-/// ```
-/// use nixl_kv_metrics::topology::{Instance, WorkerId};
-/// use nixl_kv_metrics::wallclock::Tag;
-/// let worker = WorkerId { instance: Instance::Decode, engine: 0, stage: 0, rank: 3 };
-/// let tag = Tag { worker, request: 17 };
-/// assert_eq!(tag.worker.rank, 3);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tag {
-    /// The worker that recorded the transfer.
-    pub worker: WorkerId,
-    /// The request the transfer served.
-    pub request: RequestId,
-}
-
-/// One transfer's telemetry with its [`Tag`].
-///
-/// ```
-/// use nixl_kv_metrics::telemetry::XferTelemetry;
-/// use nixl_kv_metrics::topology::{Instance, WorkerId};
-/// use nixl_kv_metrics::wallclock::{Tag, TaggedTelemetry};
-/// let worker = WorkerId { instance: Instance::Decode, engine: 0, stage: 0, rank: 0 };
-/// let t = TaggedTelemetry {
-///     tag: Tag { worker, request: 0 },
-///     telemetry: XferTelemetry::new(1_000, 100, 4096, 2),
-/// };
-/// assert_eq!(t.telemetry.total_bytes, 4096);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TaggedTelemetry {
-    /// Who recorded it, for which request.
-    pub tag: Tag,
-    /// What NIXL reported.
-    pub telemetry: XferTelemetry,
-}
 
 /// Totals and wall-clock figures over a set of transfers.
 ///
@@ -191,7 +150,8 @@ pub fn union_us(transfers: &[XferTelemetry]) -> u64 {
 /// ```
 /// use nixl_kv_metrics::telemetry::XferTelemetry;
 /// use nixl_kv_metrics::topology::{Instance, WorkerId};
-/// use nixl_kv_metrics::wallclock::{per_worker, Tag, TaggedTelemetry};
+/// use nixl_kv_metrics::telemetry::{Tag, TaggedTelemetry};
+/// use nixl_kv_metrics::wallclock::per_worker;
 /// let rank = |rank| WorkerId { instance: Instance::Decode, engine: 0, stage: 0, rank };
 /// let tagged = |r, request| TaggedTelemetry {
 ///     tag: Tag { worker: rank(r), request },
@@ -210,7 +170,8 @@ pub fn per_worker(transfers: &[TaggedTelemetry]) -> BTreeMap<WorkerId, WallClock
 /// ```
 /// use nixl_kv_metrics::telemetry::XferTelemetry;
 /// use nixl_kv_metrics::topology::{Instance, WorkerId};
-/// use nixl_kv_metrics::wallclock::{per_request, Tag, TaggedTelemetry};
+/// use nixl_kv_metrics::telemetry::{Tag, TaggedTelemetry};
+/// use nixl_kv_metrics::wallclock::per_request;
 /// let worker = |rank| WorkerId { instance: Instance::Decode, engine: 0, stage: 0, rank };
 /// let tagged = |rank, start| TaggedTelemetry {
 ///     tag: Tag { worker: worker(rank), request: 7 },

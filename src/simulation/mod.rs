@@ -64,8 +64,8 @@
 use std::fmt;
 
 use crate::release::Event;
+use crate::telemetry::{RequestId, TaggedTelemetry};
 use crate::topology::{Deployment, Instance, TopologyError, WorkerId};
-use crate::wallclock::{RequestId, TaggedTelemetry};
 
 mod link;
 mod logging;

@@ -6,8 +6,8 @@ use super::workload::{self, next_poll};
 use super::{Request, Rng, SimConfig, SimError, SimEvent, Simulation};
 use crate::release::Event;
 use crate::telemetry::XferTelemetry;
+use crate::telemetry::{Tag, TaggedTelemetry};
 use crate::topology::{Instance, Mode, PlannedTransfer, WorkerId};
-use crate::wallclock::{Tag, TaggedTelemetry};
 
 /// One posted transfer, before the link decides when it completes.
 struct Posted {

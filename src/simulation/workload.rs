@@ -1,7 +1,7 @@
 //! Requests: when they arrive, how long their prompts are.
 
 use super::{Rng, SimConfig, SimError};
-use crate::wallclock::RequestId;
+use crate::telemetry::RequestId;
 
 /// The distribution of prompt lengths, in tokens.
 ///
