@@ -41,13 +41,9 @@ pub struct XferTelemetry {
 }
 
 impl XferTelemetry {
-    /// Telemetry with a start time of zero.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::telemetry::XferTelemetry;
-    /// let t = XferTelemetry::new(9_862, 1_000, 70 << 20, 56);
-    /// assert_eq!(t.total_bytes, 73_400_320);
-    /// ```
+    /// Telemetry with a start time of zero: transfer and post durations in
+    /// microseconds, then bytes and descriptors, in the order vLLM reads
+    /// them (see the [module](crate::telemetry) example).
     pub const fn new(
         xfer_duration_us: u64,
         post_duration_us: u64,
@@ -140,10 +136,6 @@ pub struct TaggedTelemetry {
     pub telemetry: XferTelemetry,
 }
 
-/// Bytes in one MiB, the "MB" of vLLM's log line.
-///
-/// ```
-/// use nixl_kv_metrics::telemetry::MIB;
-/// assert_eq!(2_359_296.0 / MIB, 2.25); // 72 descriptors of 32 KiB
-/// ```
+/// Bytes in one MiB, 2²⁰, the "MB" of vLLM's log line: 72 descriptors of
+/// 32 KiB (2,359,296 bytes) are printed as 2.25 MB.
 pub const MIB: f64 = 1_048_576.0;

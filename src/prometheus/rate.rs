@@ -45,12 +45,7 @@ pub struct Point {
 }
 
 impl Point {
-    /// A sample at `t_ms` milliseconds.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::prometheus::Point;
-    /// assert_eq!(Point::new(15_000, 3.0).value, 3.0);
-    /// ```
+    /// A sample of `value` at `t_ms` milliseconds.
     pub const fn new(t_ms: i64, value: f64) -> Point {
         Point { t_ms, value }
     }

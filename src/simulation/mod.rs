@@ -79,13 +79,8 @@ pub use rng::Rng;
 pub use workload::{PromptLengths, Request};
 
 /// How long posting a transfer takes: `base_us` plus `ns_per_descriptor`
-/// for each descriptor (after merging), rounded up to whole microseconds.
-///
-/// ```
-/// use nixl_kv_metrics::simulation::PostModel;
-/// let post = PostModel { base_us: 300, ns_per_descriptor: 5_000 };
-/// assert_eq!(post.post_us(72), 660);
-/// ```
+/// for each descriptor (after merging), rounded up to whole microseconds
+/// ([`PostModel::post_us`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PostModel {
     /// Fixed cost of a post, in microseconds.

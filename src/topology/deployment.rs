@@ -11,11 +11,6 @@ use super::{Instance, Mode, ModelGeometry, Parallelism, TopologyError};
 /// descriptor covers whole blocks on both sides: a head slice of a block
 /// (heterogeneous TP, one side holding more heads per rank) is not
 /// contiguous with the next block's slice.
-///
-/// ```
-/// use nixl_kv_metrics::topology::BlockLayout;
-/// assert_ne!(BlockLayout::Contiguous, BlockLayout::Scattered);
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BlockLayout {
     /// The request's blocks have consecutive ids on both instances (a fresh

@@ -74,13 +74,8 @@ impl fmt::Display for Instance {
     }
 }
 
-/// Which side moves the KV cache, and so which side records transfers.
-///
-/// ```
-/// use nixl_kv_metrics::topology::{Instance, Mode};
-/// assert_eq!(Mode::Pull.recorder(), Instance::Decode);
-/// assert_eq!(Mode::Push.recorder(), Instance::Prefill);
-/// ```
+/// Which side moves the KV cache, and so which side records transfers
+/// ([`Mode::recorder`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// The default: decode READs, and records the transfers.
@@ -96,6 +91,7 @@ impl Mode {
     /// ```
     /// use nixl_kv_metrics::topology::{Instance, Mode};
     /// assert_eq!(Mode::Pull.recorder(), Instance::Decode);
+    /// assert_eq!(Mode::Push.recorder(), Instance::Prefill);
     /// ```
     pub const fn recorder(self) -> Instance {
         match self {
@@ -121,16 +117,9 @@ impl Mode {
 /// The parallel layout of one instance: tensor-parallel ranks, pipeline
 /// stages, and data-parallel engines.
 ///
-/// Each engine has `tp × pp` workers, each recording into its own stats
-/// object; each engine has its own log line unless engine logging is
-/// aggregated.
-///
-/// ```
-/// use nixl_kv_metrics::topology::Parallelism;
-/// let p = Parallelism::new(4, 2, 3);
-/// assert_eq!(p.workers_per_engine(), 8);
-/// assert_eq!(Parallelism::tp(2), Parallelism::new(2, 1, 1));
-/// ```
+/// Each engine has `tp × pp` workers ([`Parallelism::workers_per_engine`]),
+/// each recording into its own stats object; each engine has its own log
+/// line unless engine logging is aggregated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Parallelism {
     /// Tensor-parallel size (`--tensor-parallel-size`).
@@ -142,12 +131,7 @@ pub struct Parallelism {
 }
 
 impl Parallelism {
-    /// A layout from its three sizes.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::Parallelism;
-    /// assert_eq!(Parallelism::new(8, 1, 2).dp, 2);
-    /// ```
+    /// A layout from its three sizes, in the order `tp`, `pp`, `dp`.
     pub const fn new(tp: u32, pp: u32, dp: u32) -> Parallelism {
         Parallelism { tp, pp, dp }
     }
@@ -156,7 +140,7 @@ impl Parallelism {
     ///
     /// ```
     /// use nixl_kv_metrics::topology::Parallelism;
-    /// assert_eq!((Parallelism::tp(4).pp, Parallelism::tp(4).dp), (1, 1));
+    /// assert_eq!(Parallelism::tp(4), Parallelism::new(4, 1, 1));
     /// ```
     pub const fn tp(tp: u32) -> Parallelism {
         Parallelism::new(tp, 1, 1)

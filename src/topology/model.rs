@@ -1,12 +1,7 @@
 //! The model's KV-cache geometry, and presets for real models.
 
-/// The element type of the KV cache, and its size in bytes.
-///
-/// ```
-/// use nixl_kv_metrics::topology::Dtype;
-/// assert_eq!(Dtype::Bf16.bytes(), 2);
-/// assert_eq!(Dtype::Fp8.bytes(), 1);
-/// ```
+/// The element type of the KV cache, and its size in bytes
+/// ([`Dtype::bytes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dtype {
     /// bfloat16, 2 bytes (vLLM's `auto` KV-cache dtype for BF16 models).
@@ -23,6 +18,7 @@ impl Dtype {
     /// ```
     /// use nixl_kv_metrics::topology::Dtype;
     /// assert_eq!(Dtype::Fp16.bytes(), 2);
+    /// assert_eq!(Dtype::Fp8.bytes(), 1);
     /// ```
     pub const fn bytes(self) -> u32 {
         match self {
@@ -74,21 +70,11 @@ impl ModelGeometry {
     /// `config.json`: `num_hidden_layers`, `num_key_value_heads`,
     /// `head_dim`). The model of the NIXL connector's own docs, and the
     /// geometry behind the 70 MiB / 56-descriptor sample of vLLM PR #25388.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::ModelGeometry;
-    /// assert_eq!(ModelGeometry::QWEN3_0_6B.layers, 28);
-    /// ```
     pub const QWEN3_0_6B: ModelGeometry = ModelGeometry::attention(28, 8, 128);
 
     /// Llama-3.1-8B: 32 layers, 8 KV heads of 128 (`meta-llama/Llama-3.1-8B`
     /// `config.json`: `num_hidden_layers` 32, `num_key_value_heads` 8,
     /// `hidden_size` 4096 over `num_attention_heads` 32).
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::ModelGeometry;
-    /// assert_eq!(ModelGeometry::LLAMA_3_1_8B.kv_heads, 8);
-    /// ```
     pub const LLAMA_3_1_8B: ModelGeometry = ModelGeometry::attention(32, 8, 128);
 
     /// DeepSeek-V3 (MLA): 61 layers caching a 576-element latent per token,
@@ -96,11 +82,6 @@ impl ModelGeometry {
     /// rotary key (`deepseek-ai/DeepSeek-V3` `config.json`). MLA backends
     /// often run with larger blocks (64 tokens): see
     /// [`ModelGeometry::with_block_size`].
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::ModelGeometry;
-    /// assert_eq!(ModelGeometry::DEEPSEEK_V3.mla_latent_width, Some(576));
-    /// ```
     pub const DEEPSEEK_V3: ModelGeometry = ModelGeometry {
         layers: 61,
         kv_heads: 1,
@@ -142,12 +123,8 @@ impl ModelGeometry {
         }
     }
 
-    /// The same geometry with another block size (tokens per block).
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::ModelGeometry;
-    /// assert_eq!(ModelGeometry::DEEPSEEK_V3.with_block_size(64).block_size, 64);
-    /// ```
+    /// The same geometry with another block size (tokens per block), such
+    /// as the 64 of many MLA backends.
     pub const fn with_block_size(self, block_size: u32) -> ModelGeometry {
         ModelGeometry { block_size, ..self }
     }
