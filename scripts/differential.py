@@ -4,8 +4,8 @@ family, `nixl-kv-metrics reduce --vllm V` must print exactly what vLLM V prints.
 
 For every release (one per family, those of scripts/golden.py) this script
 generates N random interval documents that no fixture holds, runs each through
-the real `NixlKVConnectorStats` class read out of that release's wheel (loaded,
-cached and piped exactly as scripts/golden.py does it: this script imports it),
+the real `NixlKVConnectorStats` class read out of that release's wheel (by
+scripts/vllm_wheel.py, and piped exactly as scripts/golden.py does it),
 runs the release binary on the same JSON text, and compares the binary's stdout
 with vLLM's line plus a newline, or with nothing when vLLM logs nothing. About
 one case in five asks for `--format json` instead and is compared with vLLM's
@@ -45,8 +45,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import math
-import os
 import random
 import re
 import subprocess
@@ -55,9 +53,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import golden  # noqa: E402  (scripts/golden.py: wheel loading, caching, pipeline, makers)
+import golden  # noqa: E402  (scripts/golden.py: the pipeline, the input makers)
+import vllm_wheel  # noqa: E402  (the classes, out of the wheels)
 
-BINARY = golden.ROOT / "target" / "release" / "nixl-kv-metrics"
+BINARY = vllm_wheel.ROOT / "target" / "release" / "nixl-kv-metrics"
 XFER, POST, BYTES, DESCS = golden.XFER, golden.POST, golden.BYTES, golden.DESCS
 
 
@@ -232,18 +231,12 @@ def shaped(rng: random.Random, release: golden.Release, pooled: dict):
 
 
 def counter_worker(rng: random.Random) -> dict | None:
-    roll = rng.random()
-    if roll < 0.15:
-        return None
-    if roll < 0.25:
-        return {}
-    if roll < 0.45:
-        return golden.counter(0)
-    if roll < 0.97:
-        return golden.counter(rng.randint(1, 50))
-    # Large counters: Python's ints do not overflow.
-    return golden.counter(rng.choice((2**31, 2**32 + 5, 2**53 + 1, 2**62, 2**63,
-                                      2**64 - 1, rng.randrange(2**64))))
+    """golden.py's counter workers, and now and then a large counter (Python's
+    ints do not overflow)."""
+    if rng.random() < 0.03:
+        return golden.counter(rng.choice((2**31, 2**32 + 5, 2**53 + 1, 2**62, 2**63,
+                                          2**64 - 1, rng.randrange(2**64))))
+    return golden.random_counter_worker(rng)
 
 
 def counter_case(rng: random.Random):
@@ -337,7 +330,7 @@ def run_binary(binary: Path, version: str, fmt: str, text: str) -> tuple[int, st
 def build(binary: Path, explicit: bool, no_build: bool) -> None:
     if not explicit and not no_build:
         built = subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "nixl-kv-metrics"],
-                               cwd=golden.ROOT, check=False)
+                               cwd=vllm_wheel.ROOT, check=False)
         if built.returncode != 0 and binary.exists():
             print(f"warning: cargo build failed; using the existing {binary}", file=sys.stderr)
     if not binary.exists():
@@ -345,7 +338,7 @@ def build(binary: Path, explicit: bool, no_build: bool) -> None:
 
 
 def check_release(args, release: golden.Release, pool) -> dict:
-    cls = golden.load_stats_class(release.version)
+    cls = vllm_wheel.load_stats_class(release.version)
     indices = [args.case] if args.case is not None else range(args.cases)
     started = time.monotonic()
     jobs, stats = [], {"cases": 0, "mismatches": [], "logged": 0, "nothing": 0, "json": 0,
@@ -421,7 +414,7 @@ def main() -> int:
     parser.add_argument("--case", type=int, default=None,
                         help="run only this case number (replay; needs --seed and one --release)")
     parser.add_argument("--binary", type=Path, default=None,
-                        help=f"the binary to check (default {BINARY.relative_to(golden.ROOT)}, built first)")
+                        help=f"the binary to check (default {BINARY.relative_to(vllm_wheel.ROOT)}, built first)")
     parser.add_argument("--no-build", action="store_true", help="do not run cargo build first")
     parser.add_argument("--jobs", type=int, default=2, help="binaries run at once (default 2)")
     parser.add_argument("--show", type=int, default=3, help="mismatches printed in full per release")

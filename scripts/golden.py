@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Regenerate the golden fixtures in tests/golden/ from real vLLM releases.
 
-For every release in RELEASES this script downloads the vLLM wheel from PyPI
-(with pip, into a cache directory), reads the `KVConnectorStats` and
-`NixlKVConnectorStats` classes out of it, runs them on a fixed, seeded set of
-inputs and writes what that release logs to `tests/golden/vllm-<VERSION>.jsonl`.
-No vLLM code is kept in the project: only the extracted classes are cached,
-outside it, and the wheel itself is deleted once they are read.
+For every release in RELEASES this script reads the `KVConnectorStats` and
+`NixlKVConnectorStats` classes out of the vLLM wheel (scripts/vllm_wheel.py
+downloads it from PyPI with pip), runs them on a fixed, seeded set of inputs and
+writes what that release logs to `tests/golden/vllm-<VERSION>.jsonl`. No vLLM
+code is kept in the project: only the extracted classes are cached, outside it,
+and the wheel itself is deleted once they are read.
 
 Usage (from anywhere; Python 3.11+, numpy, pip and, on the first run, network):
 
@@ -47,21 +47,18 @@ import dataclasses
 import functools
 import json
 import math
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "tests" / "golden"
-CACHE = Path(os.environ.get("NIXL_GOLDEN_CACHE", "~/.cache/nixl-kv-metrics-golden")).expanduser()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vllm_wheel  # noqa: E402  (the classes, out of the wheels)
+
+DEFAULT_OUT = vllm_wheel.ROOT / "tests" / "golden"
 
 XFER, POST, BYTES, DESCS = "transfer_duration", "post_duration", "bytes_transferred", "num_descriptors"
 COUNTER = "num_successful_transfers"
@@ -89,76 +86,6 @@ RELEASES = {r.version: r for r in (
     Release("0.33.0", "F6", _F6_FAILURES),
     Release("0.34.0", "F6", _F6_FAILURES),
 )}
-
-# --------------------------------------------------------------------------
-# The real classes, out of the wheel
-
-WHEEL_MODULES = ("kv_connector/v1/metrics.py", "kv_connector/v1/nixl_connector.py",
-                 "kv_connector/v1/nixl/stats.py")
-CLASS_NAMES = ("KVConnectorStats", "NixlKVConnectorStats")
-PIP_PLATFORMS = ("manylinux_2_31_x86_64", "manylinux_2_28_x86_64",
-                 "manylinux_2_17_x86_64", "manylinux2014_x86_64")
-
-
-def download_wheel(version: str, directory: Path) -> Path:
-    platforms = [arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--only-binary=:all:", "--python-version", "3.12", *platforms,
-                    f"vllm=={version}", "--dest", str(directory)], check=True)
-    return next(directory.glob(f"vllm-{version}-*.whl"))
-
-
-def class_block(module: str, name: str) -> str | None:
-    """The top-level class `name` in a module's text, with its decorators."""
-    lines = module.splitlines()
-    header = (f"class {name}(", f"class {name}:")
-    start = next((i for i, line in enumerate(lines) if line.startswith(header)), None)
-    if start is None:
-        return None
-    first = start
-    while first > 0 and (lines[first - 1].startswith("@") or not lines[first - 1].strip()):
-        first -= 1
-    while not lines[first].strip():
-        first += 1
-    end = start + 1
-    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
-        end += 1
-    return "\n".join(lines[first:end]).rstrip() + "\n"
-
-
-def extract_classes(wheel: Path) -> str:
-    with zipfile.ZipFile(wheel) as archive:
-        modules = [archive.read(name).decode() for name in archive.namelist()
-                   if name.endswith(WHEEL_MODULES)]
-    blocks = []
-    for name in CLASS_NAMES:
-        found = [block for block in (class_block(m, name) for m in modules) if block]
-        if not found:
-            sys.exit(f"{wheel.name}: class {name} not found")
-        blocks.append(found[0])
-    return "\n\n".join(blocks)
-
-
-def class_source(version: str) -> str:
-    cached = CACHE / version / "stats_classes.py"
-    if not cached.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
-            source = extract_classes(download_wheel(version, Path(scratch)))
-        cached.parent.mkdir(exist_ok=True)
-        cached.write_text(source)
-    return cached.read_text()
-
-
-def load_stats_class(version: str) -> type:
-    """vLLM's NixlKVConnectorStats of `version`, on its real base class."""
-    namespace = {"copy": copy, "dataclass": dataclasses.dataclass,
-                 "field": dataclasses.field, "np": np}
-    # Annotations stay unevaluated, so the names they use need not exist here.
-    source = "from __future__ import annotations\n" + class_source(version)
-    exec(compile(source, f"<vllm {version} stats classes>", "exec"), namespace)
-    return namespace["NixlKVConnectorStats"]
-
 
 # --------------------------------------------------------------------------
 # Running an input through the worker -> scheduler -> logger pipeline
@@ -633,42 +560,64 @@ def cases(release: Release) -> Iterator[tuple[str, object]]:
 # --------------------------------------------------------------------------
 
 
-def regenerate(release: Release, out_dir: Path) -> tuple[Path, int, list[dict]]:
-    """Write one release's fixture file; return it, its case count and the raising cases."""
-    cls = load_stats_class(release.version)
+def write_fixture(path: Path, named: Iterator[tuple[str, object]],
+                  record: Callable[[str, object], dict], ensure_ascii: bool = True) -> list[dict]:
+    """Writes one JSON line `record(name, case)` per named case to `path`, and
+    returns the cases for which `record` raised (the real class failed): they
+    are reported, not written."""
     records, raised, names = [], [], set()
-    for name, doc in cases(release):
+    for name, case in named:
         if name in names:
             raise ValueError(f"duplicate case name {name}")
         names.add(name)
         try:
-            line, reduced = logged(cls, doc)
-        except Exception as error:  # the real class failed: report, don't record
-            raised.append({"name": name, "input": doc, "error": repr(error)})
+            fields = record(name, case)
+        except Exception as error:
+            raised.append({"name": name, "input": case, "error": repr(error)})
             continue
-        records.append(json.dumps({"name": name, "vllm": release.version, "numpy": np.__version__,
-                                   "input": doc, "line": line, "reduce": reduced},
-                                  separators=(",", ":"), allow_nan=False))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"vllm-{release.version}.jsonl"
-    path.write_text("\n".join(records) + "\n")
-    return path, len(records), raised
+        records.append(json.dumps(fields, separators=(",", ":"), allow_nan=False,
+                                  ensure_ascii=ensure_ascii))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(records) + "\n", encoding="utf-8")
+    return raised
+
+
+def report(path: Path, raised: list[dict], started: float) -> None:
+    """One line per fixture file written, and one on stderr per case left out."""
+    count = sum(1 for _ in path.open(encoding="utf-8"))
+    print(f"{path}: {count} cases, {path.stat().st_size} bytes, "
+          f"{time.monotonic() - started:.1f} s")
+    for case in raised:
+        print(f"  raised, not recorded: {json.dumps(case)}", file=sys.stderr)
+
+
+def regenerate(release: Release, path: Path) -> list[dict]:
+    """Writes one release's fixture file; returns the raising cases."""
+    cls = vllm_wheel.load_stats_class(release.version)
+
+    def record(name: str, doc) -> dict:
+        line, reduced = logged(cls, doc)
+        return {"name": name, "vllm": release.version, "numpy": np.__version__,
+                "input": doc, "line": line, "reduce": reduced}
+    return write_fixture(path, cases(release), record)
+
+
+def fixture_parser(doc: str, releases, default_out: Path) -> argparse.ArgumentParser:
+    """The options every fixture script has: --release (repeatable) and --out."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--release", action="append", choices=releases,
+                        help="only this release (repeatable; default: all)")
+    parser.add_argument("--out", type=Path, default=default_out,
+                        help=f"output directory (default: {default_out})")
+    return parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release", action="append", choices=RELEASES,
-                        help="regenerate only this release (repeatable; default: all)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output directory (default: {DEFAULT_OUT})")
-    args = parser.parse_args()
+    args = fixture_parser(__doc__, RELEASES, DEFAULT_OUT).parse_args()
     for version in args.release or RELEASES:
         started = time.monotonic()
-        path, count, raised = regenerate(RELEASES[version], args.out)
-        print(f"{path}: {count} cases, {path.stat().st_size} bytes, "
-              f"{time.monotonic() - started:.1f} s")
-        for case in raised:
-            print(f"  raised, not recorded: {json.dumps(case)}", file=sys.stderr)
+        path = args.out / f"vllm-{version}.jsonl"
+        report(path, regenerate(RELEASES[version], path), started)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ release has it, the helper `create_metric_per_engine`. It runs them with the
 installed prometheus_client on seeded inputs, each engine step pooled by the
 release's real `NixlKVConnectorStats.aggregate` (as scripts/golden.py does), and
 writes what `generate_latest` serves to `tests/golden/prometheus/vllm-<VERSION>.jsonl`.
-Wheel download and caching are scripts/golden.py's (imported, same cache); the
-extracted classes are cached as `<CACHE>/<VERSION>/prom_classes.py`, outside the
-project. Nothing of vLLM is written into the project.
+The edge cases sit on and around the bucket bounds that release's class
+registers. The classes come out of the wheels through scripts/vllm_wheel.py,
+cached outside the project as `<CACHE>/<VERSION>/prom_classes.py`. Nothing of
+vLLM is written into the project.
 
 Usage (Python 3.11+, numpy, prometheus_client, pip; network on the first run):
 
@@ -42,91 +43,35 @@ per release and the first differences.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import difflib
 import functools
 import importlib.metadata
+import inspect
 import json
 import math
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import types
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import golden  # noqa: E402  (wheel download, cache, stats classes, input generators)
+import golden  # noqa: E402  (the stats pipeline and the input generators)
+import vllm_wheel  # noqa: E402  (the classes, out of the wheels)
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
 
-DEFAULT_OUT = golden.ROOT / "tests" / "golden" / "prometheus"
+DEFAULT_OUT = vllm_wheel.ROOT / "tests" / "golden" / "prometheus"
 RELEASES = ("0.11.2", "0.12.0", "0.15.0", "0.31.0", "0.33.0", "0.34.0")
 PROMETHEUS_CLIENT = importlib.metadata.version("prometheus_client")
 
-PROM_MODULES = ("kv_connector/v1/metrics.py", "kv_connector/v1/nixl_connector.py",
-                "kv_connector/v1/nixl/stats.py", "vllm/v1/metrics/utils.py")
 LABEL_NAMES = ["model_name", "engine"]
 
 # --------------------------------------------------------------------------
-# The real classes, out of the wheel
-
-
-def function_block(module: str, name: str) -> str | None:
-    """The top-level function `name` in a module's text."""
-    lines = module.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith(f"def {name}(")), None)
-    if start is None:
-        return None
-    end = start + 1
-    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#)"):
-        end += 1
-    return "\n".join(lines[start:end]).rstrip() + "\n"
-
-
-def extract_prom_classes(wheel: Path) -> str:
-    with zipfile.ZipFile(wheel) as archive:
-        modules = [archive.read(name).decode() for name in archive.namelist()
-                   if name.endswith(PROM_MODULES)]
-    blocks = []
-    for name in ("KVConnectorPromMetrics", "NixlPromMetrics"):
-        found = [block for block in (golden.class_block(m, name) for m in modules) if block]
-        if not found:
-            sys.exit(f"{wheel.name}: class {name} not found")
-        blocks.append(found[0])
-    helper = [block for block in (function_block(m, "create_metric_per_engine") for m in modules)
-              if block]
-    return "\n\n".join(helper[:1] + blocks)
-
-
-def prom_source(version: str) -> str:
-    cached = golden.CACHE / version / "prom_classes.py"
-    if not cached.exists():
-        golden.CACHE.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=golden.CACHE) as scratch:
-            source = extract_prom_classes(golden.download_wheel(version, Path(scratch)))
-        cached.parent.mkdir(exist_ok=True)
-        cached.write_text(source)
-    return cached.read_text()
-
-
-@functools.cache
-def load_prom_class(version: str) -> type:
-    """vLLM's NixlPromMetrics of `version`, on its real base class."""
-    namespace = {"Gauge": Gauge, "Counter": Counter, "Histogram": Histogram}
-    # Annotations stay unevaluated, so the names they use need not exist here.
-    source = "from __future__ import annotations\nfrom typing import Any\n" + prom_source(version)
-    exec(compile(source, f"<vllm {version} prometheus classes>", "exec"), namespace)
-    return namespace["NixlPromMetrics"]
-
-
-@functools.cache
-def stats_class(version: str) -> type:
-    return golden.load_stats_class(version)
-
+# The real classes at work
 
 # The base class reads `vllm_config.kv_transfer_config` (0.31 on) and nothing else.
 VLLM_CONFIG = types.SimpleNamespace(kv_transfer_config=None)
@@ -138,8 +83,8 @@ def exposition(version: str, model_name: str, engines: list[tuple[int, object]])
     metric_types = {cls: functools.partial(cls, registry=registry)
                     for cls in (Gauge, Counter, Histogram)}
     labelvalues = {index: [model_name, str(index)] for index, _ in engines}
-    prom = load_prom_class(version)(VLLM_CONFIG, metric_types, LABEL_NAMES, labelvalues)
-    cls = stats_class(version)
+    prom = vllm_wheel.load_prom_class(version)(VLLM_CONFIG, metric_types, LABEL_NAMES, labelvalues)
+    cls = vllm_wheel.load_stats_class(version)
     for index, doc in engines:
         for workers in golden.engine_steps(doc):
             step = golden.pooled(golden.stats_object(cls, data)
@@ -165,40 +110,63 @@ def without_created(text: str) -> str:
 MODEL_NAMES = ("m", "meta-llama/Llama-3.1-8B-Instruct", 'quote" back\\slash\nnewline',
                "ünïcödé 模型", "")
 
-XFER_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0)
-POST_BOUNDS = (0.001,) + XFER_BOUNDS
-BYTE_BOUNDS = tuple(2 ** (10 + i) for i in range(1, 25, 2))
-DESC_BOUNDS = (10, 20, 30, 50, 75, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 50000)
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """The finite bucket bounds of the four histograms, as vLLM writes them
+    (the byte and descriptor bounds are ints)."""
+    xfer: tuple
+    post: tuple
+    bytes: tuple
+    descriptors: tuple
+
+
+@functools.cache
+def bucket_bounds(version: str) -> Bounds:
+    """The bounds release `version` registers, caught on their way into
+    prometheus_client's Histogram when its NixlPromMetrics is built."""
+    registry = CollectorRegistry()
+    caught = {}
+
+    def histogram(*args, **kwargs):
+        bound = inspect.signature(Histogram).bind(*args, **kwargs)
+        caught[bound.arguments["name"]] = tuple(bound.arguments["buckets"])
+        return Histogram(*args, registry=registry, **kwargs)
+    metric_types = {Gauge: functools.partial(Gauge, registry=registry),
+                    Counter: functools.partial(Counter, registry=registry),
+                    Histogram: histogram}
+    vllm_wheel.load_prom_class(version)(VLLM_CONFIG, metric_types, LABEL_NAMES, {0: ["m", "0"]})
+    return Bounds(caught["vllm:nixl_xfer_time_seconds"], caught["vllm:nixl_post_time_seconds"],
+                  caught["vllm:nixl_bytes_transferred"], caught["vllm:nixl_num_descriptors"])
 
 
 def around(value: float) -> list[float]:
     return [math.nextafter(value, 0.0), value, math.nextafter(value, math.inf)]
 
 
-def edge_transfers(rng: random.Random, n: int) -> dict:
+def edge_transfers(rng: random.Random, bounds: Bounds, n: int) -> dict:
     """n transfers at or one ulp (or one unit) around the buckets' bounds."""
-    return golden.transfers([rng.choice(around(rng.choice(XFER_BOUNDS))) for _ in range(n)],
-                            [rng.choice(around(rng.choice(POST_BOUNDS))) for _ in range(n)],
-                            [rng.choice(BYTE_BOUNDS) + rng.randint(-1, 1) for _ in range(n)],
-                            [rng.choice(DESC_BOUNDS) + rng.randint(-1, 1) for _ in range(n)])
+    return golden.transfers([rng.choice(around(rng.choice(bounds.xfer))) for _ in range(n)],
+                            [rng.choice(around(rng.choice(bounds.post))) for _ in range(n)],
+                            [rng.choice(bounds.bytes) + rng.randint(-1, 1) for _ in range(n)],
+                            [rng.choice(bounds.descriptors) + rng.randint(-1, 1) for _ in range(n)])
 
 
-def edge_cases() -> Iterator[tuple[str, object]]:
-    for label, bounds in (("xfer", XFER_BOUNDS), ("post", POST_BOUNDS)):
-        values = [v for bound in bounds for v in around(bound)] + [0.0, -0.0, 7.5, 1e300]
+def edge_cases(bounds: Bounds) -> Iterator[tuple[str, object]]:
+    for label, durations in (("xfer", bounds.xfer), ("post", bounds.post)):
+        values = [v for bound in durations for v in around(bound)] + [0.0, -0.0, 7.5, 1e300]
         n = len(values)
         other = [0.002] * n
         xfer, post = (values, other) if label == "xfer" else (other, values)
         yield f"edges-{label}", golden.transfers(xfer, post, [32768] * n, [72] * n)
-    nbytes = [b + d for b in BYTE_BOUNDS for d in (-1, 0, 1)] + [0, 2**53 + 1, 2**63 - 1, 2**64 - 1]
+    nbytes = [b + d for b in bounds.bytes for d in (-1, 0, 1)] + [0, 2**53 + 1, 2**63 - 1, 2**64 - 1]
     yield "edges-bytes", golden.transfers([0.002] * len(nbytes), [0.0005] * len(nbytes), nbytes,
                                           [72] * len(nbytes))
-    descs = [b + d for b in DESC_BOUNDS for d in (-1, 0, 1)] + [0, 2**32 - 1]
+    descs = [b + d for b in bounds.descriptors for d in (-1, 0, 1)] + [0, 2**32 - 1]
     yield "edges-descriptors", golden.transfers([0.002] * len(descs), [0.0005] * len(descs),
                                                 [32768] * len(descs), descs)
     rng = random.Random("prom-edges")
     for i in range(10):
-        yield f"edges-random-{i}", {"steps": [[edge_transfers(rng, rng.randint(1, 6))
+        yield f"edges-random-{i}", {"steps": [[edge_transfers(rng, bounds, rng.randint(1, 6))
                                                for _ in range(rng.randint(1, 4))]
                                               for _ in range(rng.randint(1, 5))]}
 
@@ -232,7 +200,7 @@ Case = tuple[str, str, list[tuple[int, object]]]  # name, model name, [(engine, 
 def cases(release: golden.Release) -> Iterator[Case]:
     single = (("sized", selected_sized_cases()), ("special", golden.special_cases()),
               ("failures", golden.failure_cases(release)), ("workers", selected_worker_cases(release)),
-              ("edges", edge_cases()), ("sums", summation_cases()))
+              ("edges", edge_cases(bucket_bounds(release.version))), ("sums", summation_cases()))
     for _, generated in single:
         for name, doc in generated:
             yield name, "m", [(0, doc)]
@@ -252,30 +220,21 @@ def cases(release: golden.Release) -> Iterator[Case]:
 # --------------------------------------------------------------------------
 
 
-def regenerate(version: str, out_dir: Path) -> tuple[Path, int, list[dict]]:
-    release = golden.RELEASES[version]
-    records, raised, names = [], [], set()
-    for name, model, engines in cases(release):
-        if name in names:
-            raise ValueError(f"duplicate case name {name}")
-        names.add(name)
-        try:
-            text = exposition(version, model, engines)
-        except Exception as error:  # the real classes failed: report, don't record
-            raised.append({"name": name, "error": repr(error)})
-            continue
-        records.append(json.dumps({
-            "name": name, "vllm": version, "prometheus_client": PROMETHEUS_CLIENT,
-            "model_name": model,
-            "engines": [{"engine": engine, "input": doc} for engine, doc in engines],
-            "exposition": text}, separators=(",", ":"), allow_nan=False, ensure_ascii=False))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"vllm-{version}.jsonl"
-    path.write_text("\n".join(records) + "\n", encoding="utf-8")
-    return path, len(records), raised
+def regenerate(version: str, path: Path) -> list[dict]:
+    """Writes one release's fixture file; returns the raising cases."""
+    def record(name: str, case: tuple[str, list[tuple[int, object]]]) -> dict:
+        model, engines = case
+        text = exposition(version, model, engines)
+        return {"name": name, "vllm": version, "prometheus_client": PROMETHEUS_CLIENT,
+                "model_name": model,
+                "engines": [{"engine": engine, "input": doc} for engine, doc in engines],
+                "exposition": text}
+    named = ((name, (model, engines)) for name, model, engines in cases(golden.RELEASES[version]))
+    return golden.write_fixture(path, named, record, ensure_ascii=False)
 
 
-def random_case(rng: random.Random, marks: random.Random, release: golden.Release) -> tuple[str, int, object]:
+def random_case(rng: random.Random, marks: random.Random,
+                release: golden.Release) -> tuple[str, int, object]:
     model = rng.choice(MODEL_NAMES + ("".join(chr(rng.randint(32, 0x2FF)) for _ in range(8)),))
     engine = rng.choice((0, 0, 1, 2, 7, 15))
 
@@ -283,7 +242,8 @@ def random_case(rng: random.Random, marks: random.Random, release: golden.Releas
         if rng.random() < 0.2:
             shipment = golden.random_worker(rng, marks, release)
             if isinstance(shipment, dict):
-                shipment = shipment | edge_transfers(rng, rng.randint(1, 4))
+                shipment = shipment | edge_transfers(rng, bucket_bounds(release.version),
+                                                     rng.randint(1, 4))
             return shipment
         return golden.random_worker(rng, marks, release)
     shape = rng.random()
@@ -324,15 +284,11 @@ def differential(version: str, count: int, binary: Path) -> tuple[int, int, list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release", action="append", choices=RELEASES,
-                        help="only this release (repeatable; default: all)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output directory (default: {DEFAULT_OUT})")
+    parser = golden.fixture_parser(__doc__, RELEASES, DEFAULT_OUT)
     parser.add_argument("--differential", type=int, metavar="COUNT",
                         help="instead of writing fixtures, compare COUNT random cases per release "
                              "with the binary given by --binary")
-    parser.add_argument("--binary", type=Path, default=golden.ROOT / "target/release/nixl-kv-metrics",
+    parser.add_argument("--binary", type=Path, default=vllm_wheel.ROOT / "target/release/nixl-kv-metrics",
                         help="the nixl-kv-metrics binary for --differential")
     args = parser.parse_args()
     total = 0
@@ -346,11 +302,8 @@ def main() -> None:
             for text in shown:
                 print(text)
             continue
-        path, count, raised = regenerate(version, args.out)
-        print(f"{path}: {count} cases, {path.stat().st_size} bytes, "
-              f"{time.monotonic() - started:.1f} s")
-        for case in raised:
-            print(f"  raised, not recorded: {json.dumps(case)}", file=sys.stderr)
+        path = args.out / f"vllm-{version}.jsonl"
+        golden.report(path, regenerate(version, path), started)
     if total:
         sys.exit(1)
 

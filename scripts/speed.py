@@ -7,7 +7,7 @@
 
 `vllm` prints the line that release logs, so its output can be compared with
 `nixl-kv-metrics reduce --vllm VERSION FILE`. The class comes out of the real
-wheel through scripts/golden.py's cache (downloaded on first use).
+wheel through scripts/vllm_wheel.py's cache (downloaded on first use).
 """
 
 import json
@@ -15,6 +15,7 @@ import random
 import sys
 
 import golden
+import vllm_wheel
 
 
 def write_input(n: int, path: str) -> None:
@@ -24,7 +25,7 @@ def write_input(n: int, path: str) -> None:
 
 
 def vllm_reduce(version: str, path: str) -> None:
-    cls = golden.load_stats_class(version)
+    cls = vllm_wheel.load_stats_class(version)
     with open(path) as source:
         data = json.load(source)
     line, _ = golden.logged(cls, data)
