@@ -1,9 +1,9 @@
 //! Reading vLLM logs (`logs`), what their lines imply (`views`), and the
 //! `parse` and `summarize` subcommands, run as a user runs them.
 //!
-//! The fixtures in `tests/fixtures/logs` are written by `make_fixtures.py`
-//! there, around KV lines that real vLLM releases printed (the golden
-//! fixtures of `tests/golden`).
+//! The fixtures in `tests/fixtures/logs` are written by
+//! `scripts/log_fixtures.py`, around KV lines that real vLLM releases printed
+//! (the golden fixtures of `tests/golden`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
