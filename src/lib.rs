@@ -74,6 +74,9 @@ pub mod release;
 pub mod simulation;
 pub mod stats;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 pub mod topology;
 pub mod views;
 pub mod wallclock;

@@ -11,38 +11,16 @@
 //! * the `Display` is `KV Transfer metrics: ` and the fields.
 #![no_main]
 
-use std::io::Read;
-
 use libfuzzer_sys::fuzz_target;
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::release::Family;
-
-/// Hands over at most 1, 2, … 7 bytes per `read`, cycling.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.step = self.step % 7 + 1;
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
+use nixl_kv_metrics::testing::Trickle;
 
 fuzz_target!(|data: &[u8]| {
     for family in Family::ALL {
         let whole = Interval::from_json(family, data);
-        let trickled = Interval::from_reader(
-            family,
-            Trickle {
-                bytes: data,
-                step: 0,
-            },
-        );
+        // At most 1, 2, … 7 bytes per read, cycling.
+        let trickled = Interval::from_reader(family, Trickle::cycling(data, 7));
         // Debug, not ==: a NaN would make equal intervals differ.
         assert_eq!(
             format!("{whole:?}"),

@@ -22,7 +22,6 @@ use libfuzzer_sys::fuzz_target;
 use nixl_kv_metrics::data::Key;
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::logs::parse_line;
-use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::reduce::Value;
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;

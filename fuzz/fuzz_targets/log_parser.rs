@@ -18,30 +18,15 @@
 //!   line number, engine and `unterminated`, which only the stream knows).
 #![no_main]
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use nixl_kv_metrics::field::Field;
 use nixl_kv_metrics::logs::{Engine, KvRecord, LogError, LogParser, parse_line};
 use nixl_kv_metrics::release::Family;
+use nixl_kv_metrics::testing::Trickle;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, LineReading, Run, Totals};
-
-/// Hands over at most 1, 2, … 5 bytes per `read`, cycling.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.step = self.step % 5 + 1;
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
 
 fn describe(item: &Result<KvRecord, LogError>) -> String {
     match item {
@@ -130,13 +115,8 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(whole.lines_read(), lines, "lines_read");
 
-    let mut small = LogParser::new(BufReader::with_capacity(
-        3,
-        Trickle {
-            bytes: data,
-            step: 0,
-        },
-    ));
+    // At most 1, 2, … 5 bytes per read, cycling, through a 3-byte buffer.
+    let mut small = LogParser::new(BufReader::with_capacity(3, Trickle::cycling(data, 5)));
     let trickled: Vec<_> = small.by_ref().collect();
     let a: Vec<_> = items.iter().map(describe).collect();
     let b: Vec<_> = trickled.iter().map(describe).collect();

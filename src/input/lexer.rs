@@ -651,6 +651,7 @@ fn scan_number(text: &[u8]) -> Option<Shape> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Trickle;
 
     #[test]
     fn json_number_grammar() {
@@ -740,19 +741,11 @@ mod tests {
 
     #[test]
     fn numbers_across_buffer_reads() {
-        // A reader that hands over one byte at a time splits every token.
-        struct Trickle<'a>(&'a [u8]);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                if self.0.is_empty() || buf.is_empty() {
-                    return Ok(0);
-                }
-                buf[0] = self.0[0];
-                self.0 = &self.0[1..];
-                Ok(1)
-            }
-        }
-        let mut lexer = Lexer::new(Trickle(b"  0.0013812345678912345\n \"a\\u00e9\\n\"  "));
+        // One byte per read splits every token.
+        let mut lexer = Lexer::new(Trickle::new(
+            b"  0.0013812345678912345\n \"a\\u00e9\\n\"  ",
+            1,
+        ));
         assert_eq!(lexer.peek().unwrap(), Next::Number);
         assert_eq!(lexer.number().unwrap().to_f64(), 0.0013812345678912345);
         assert_eq!(lexer.string().unwrap(), "a\u{e9}\n");
