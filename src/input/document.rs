@@ -6,7 +6,8 @@
 use std::io::Read;
 
 use super::InputError;
-use super::lexer::{Lexer, Next, Number};
+use super::lexer::{Lexer, Next};
+use super::number::Number;
 use crate::data::Key;
 use crate::python::Repr;
 use crate::release::{Event, Family};

@@ -30,6 +30,7 @@ use crate::stats::NixlKvConnectorStats;
 
 mod document;
 mod lexer;
+mod number;
 
 /// What one engine's workers shipped over the steps of one logging interval.
 #[derive(Clone, Debug, Default, PartialEq)]
