@@ -118,19 +118,10 @@ fn without_created(text: &str) -> String {
 
 /// Runs `nixl-kv-metrics prometheus ARGS` with `stdin`: (status, stdout, stderr).
 fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nixl-kv-metrics"))
-        .arg("prometheus")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    // The command may fail before reading its input: a closed pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    let output = child.wait_with_output().unwrap();
+    let args: Vec<&str> = std::iter::once("prometheus")
+        .chain(args.iter().copied())
+        .collect();
+    let output = crate::support::run(&args, stdin.as_bytes());
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8(output.stdout).unwrap(),
