@@ -227,29 +227,23 @@ fn recipes_agree_with_promtool() {
     );
     write(&dir, "tests.yml", &tests);
 
-    let check = Command::new(&binary)
-        .args(["check", "rules", "rules.yml"])
-        .current_dir(&dir)
-        .output()
-        .expect("promtool runs");
-    assert!(
-        check.status.success(),
-        "promtool check rules failed:\n{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let run = Command::new(&binary)
-        .args(["test", "rules", "tests.yml"])
-        .current_dir(&dir)
-        .output()
-        .expect("promtool runs");
-    assert!(
-        run.status.success(),
-        "promtool {version} test rules failed (files kept in {}):\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let promtool = |args: [&str; 3]| {
+        let output = Command::new(&binary)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            output.status.success(),
+            "promtool {version} {} failed (files kept in {}):\n{}{}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    promtool(["check", "rules", "rules.yml"]);
+    promtool(["test", "rules", "tests.yml"]);
     // For the record: how many of these values another Prometheus would give
     // differently (left-open windows from 3.0 drop the sample at t - 5m).
     let other = if version == PrometheusVersion::NEWEST_CHECKED {
