@@ -55,6 +55,9 @@ PROM = Extract("prom_classes.py", _CONNECTOR_MODULES + ("vllm/v1/metrics/utils.p
                functions=("create_metric_per_engine",))
 
 
+EXTRACTS = (STATS, PROM)
+
+
 def download_wheel(version: str, directory: Path) -> Path:
     platforms = [arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)]
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
@@ -83,8 +86,9 @@ def top_level_block(module: str, keyword: str, name: str) -> str | None:
     return "\n".join(lines[first:end]).rstrip() + "\n"
 
 
-def extract(wheel: Path, what: Extract) -> str:
-    """The source `what` names, cut out of `wheel`."""
+def extract(wheel: Path, what: Extract) -> str | None:
+    """The source `what` names, cut out of `wheel`; None when a class is missing
+    (0.11.0 has no Prometheus classes)."""
     with zipfile.ZipFile(wheel) as archive:
         modules = [archive.read(name).decode() for name in archive.namelist()
                    if name.endswith(what.modules)]
@@ -95,20 +99,26 @@ def extract(wheel: Path, what: Extract) -> str:
     for name in what.classes:
         classes = found("class", name)
         if not classes:
-            sys.exit(f"{wheel.name}: class {name} not found")
+            return None
         blocks.append(classes[0])
     return "\n\n".join(blocks)
 
 
 def source(version: str, what: Extract) -> str:
-    """The source `what` names in release `version`, from the cache or the wheel."""
+    """The source `what` names in release `version`, from the cache, or from the
+    wheel, downloaded once for every extract the release has."""
     cached = CACHE / version / what.cache_name
     if not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
-            text = extract(download_wheel(version, Path(scratch)), what)
-        cached.parent.mkdir(exist_ok=True)
-        cached.write_text(text)
+            wheel = download_wheel(version, Path(scratch))
+            cached.parent.mkdir(exist_ok=True)
+            for each in EXTRACTS:
+                text = extract(wheel, each)
+                if text is not None:
+                    (CACHE / version / each.cache_name).write_text(text)
+        if not cached.exists():
+            sys.exit(f"vLLM {version}: {', '.join(what.classes)} not found in its wheel")
     return cached.read_text()
 
 
