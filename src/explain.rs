@@ -517,7 +517,7 @@ impl Explanation {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn expired_requests(&self) -> Option<f64> {
-        let expired = self.reading.as_ref()?.kv_expired_reqs?;
+        let expired = self.reading.as_ref()?.sums.kv_expired_reqs?;
         let workers = self.context.stand_in().ok()??.expiry_records_per_request();
         Some(expired as f64 / workers as f64)
     }
@@ -792,7 +792,7 @@ impl<'a> Explainer<'a> {
                      poll that saw it complete: post time and up to one engine step of \
                      polling delay are included. The {} took {:.3} ms in all.",
                     self.transfers(n),
-                    reading.xfer_ms.value
+                    reading.sums.xfer_ms.value
                 ),
             ));
             notes.push(note(
@@ -804,7 +804,7 @@ impl<'a> Explainer<'a> {
                 format!(
                     "The mean time to hand one {verb} to the NIXL backend; it is part of the \
                      xfer time. {:.3} ms in all, {} of the xfer time.",
-                    reading.post_ms.value,
+                    reading.sums.post_ms.value,
                     percent(reading.avg_post_ms.value, reading.avg_xfer_ms.value)
                 ),
             ));
@@ -832,7 +832,7 @@ impl<'a> Explainer<'a> {
                     } else {
                         ""
                     },
-                    plain(reading.descriptors.value)
+                    plain(reading.sums.descriptors.value)
                 ),
             ));
         }
@@ -1005,7 +1005,7 @@ impl<'a> Explainer<'a> {
         format!(
             "MiB (2^20 bytes) per {verb}, {slice}.{request} The {} moved {} MiB in all.",
             self.transfers(self.n),
-            plain(reading.total_mib.value)
+            plain(reading.sums.total_mib.value)
         )
     }
 
@@ -1023,7 +1023,7 @@ impl<'a> Explainer<'a> {
                 "inf: the {} moved {} MiB, but NIXL reported 0 µs for every one of them, and \
                  vLLM divides by the summed time without a guard (see the notes).",
                 self.transfers(self.n),
-                plain(reading.total_mib.value)
+                plain(reading.sums.total_mib.value)
             );
         }
         let overlap = match self.context.recording_tp() {
@@ -1037,8 +1037,8 @@ impl<'a> Explainer<'a> {
              xfer time: a per-{verb} rate weighted by duration, not bandwidth. {verb}s that \
              overlap ({overlap}) each count their whole duration, so it falls as concurrency \
              grows. Over the {} s interval the engine moved {} MiB/s.",
-            plain(reading.total_mib.value),
-            reading.xfer_ms.value,
+            plain(reading.sums.total_mib.value),
+            reading.sums.xfer_ms.value,
             seconds(self.context.interval),
             fixed(
                 reading.window_mib_s,
@@ -1122,7 +1122,7 @@ impl<'a> Explainer<'a> {
         let interval = seconds(self.context.interval);
         rows.push(Derived {
             label: "MiB moved",
-            value: fixed(reading.total_mib, 3),
+            value: fixed(reading.sums.total_mib, 3),
             how: format!("{n} × Avg MB per transfer"),
         });
         if let Some(k) = self.per_request {
@@ -1134,12 +1134,12 @@ impl<'a> Explainer<'a> {
         }
         rows.push(Derived {
             label: "xfer time, summed (ms)",
-            value: fixed(reading.xfer_ms, 3),
+            value: fixed(reading.sums.xfer_ms, 3),
             how: format!("{n} × Avg xfer time"),
         });
         rows.push(Derived {
             label: "post time, summed (ms)",
-            value: fixed(reading.post_ms, 3),
+            value: fixed(reading.sums.post_ms, 3),
             how: format!("{n} × Avg post time"),
         });
         rows.push(Derived {

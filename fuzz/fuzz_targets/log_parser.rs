@@ -70,7 +70,7 @@ fn exercise(record: &KvRecord, interval: Duration) {
             let _ = format!("{reading:?}");
             let _ = format!(
                 "{} {:.3} {} {}",
-                reading.total_mib, reading.xfer_ms, reading.concurrency, reading.window_mib_s
+                reading.sums.total_mib, reading.sums.xfer_ms, reading.concurrency, reading.window_mib_s
             );
         }
     }

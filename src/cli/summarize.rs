@@ -217,11 +217,16 @@ fn section(out: &mut String, heading: &str, totals: &Totals, interval: Option<Du
     if totals.timed_lines == 0 {
         return;
     }
-    row(out, "MiB moved", shown(totals.total_mib, 3), "Σ n × Avg MB");
+    row(
+        out,
+        "MiB moved",
+        shown(totals.sums.total_mib, 3),
+        "Σ n × Avg MB",
+    );
     row(
         out,
         "xfer time, summed (s)",
-        shown(totals.xfer_ms / Bounded::exact(1e3), 6),
+        shown(totals.sums.xfer_ms / Bounded::exact(1e3), 6),
         "Σ n × Avg xfer",
     );
     let optional = |x: Option<Bounded>, digits: usize| match x {
@@ -261,9 +266,9 @@ fn section(out: &mut String, heading: &str, totals: &Totals, interval: Option<Du
         "weighted by n",
     );
     let counts = [
-        ("Num failed transfers", totals.failed_transfers),
-        ("Num KV expired reqs", totals.kv_expired_reqs),
-        ("Num notifs after expiry", totals.notifs_after_expiry),
+        ("Num failed transfers", totals.sums.failed_transfers),
+        ("Num KV expired reqs", totals.sums.kv_expired_reqs),
+        ("Num notifs after expiry", totals.sums.notifs_after_expiry),
     ];
     for (label, count) in counts {
         if let Some(count) = count {
@@ -459,10 +464,10 @@ fn totals_json(totals: &Totals, engine: Option<Engine>, interval: Option<Duratio
         ),
         ("transfers", Some(totals.transfers.to_string())),
         ("timed_transfers", Some(totals.timed_transfers.to_string())),
-        ("total_mib", total(totals.total_mib)),
-        ("xfer_ms", total(totals.xfer_ms)),
-        ("post_ms", total(totals.post_ms)),
-        ("descriptors", total(totals.descriptors)),
+        ("total_mib", total(totals.sums.total_mib)),
+        ("xfer_ms", total(totals.sums.xfer_ms)),
+        ("post_ms", total(totals.sums.post_ms)),
+        ("descriptors", total(totals.sums.descriptors)),
         ("avg_xfer_ms", totals.avg_xfer_ms().map(bounded)),
         ("avg_post_ms", totals.avg_post_ms().map(bounded)),
         ("avg_mib", totals.avg_mib().map(bounded)),
@@ -470,9 +475,12 @@ fn totals_json(totals: &Totals, engine: Option<Engine>, interval: Option<Duratio
         ("avg_descriptors", totals.avg_descriptors().map(bounded)),
         ("p90_xfer_ms", p90(totals.p90_xfer_ms)),
         ("p90_post_ms", p90(totals.p90_post_ms)),
-        ("failed_transfers", count(totals.failed_transfers)),
-        ("kv_expired_reqs", count(totals.kv_expired_reqs)),
-        ("notifs_after_expiry", count(totals.notifs_after_expiry)),
+        ("failed_transfers", count(totals.sums.failed_transfers)),
+        ("kv_expired_reqs", count(totals.sums.kv_expired_reqs)),
+        (
+            "notifs_after_expiry",
+            count(totals.sums.notifs_after_expiry),
+        ),
         (
             "logged_seconds",
             interval.map(|i| number(totals.logged_seconds(i))),

@@ -93,10 +93,10 @@ fn the_issue_line_in_views() {
     let reading = LineReading::new(&record, DEFAULT_INTERVAL).unwrap();
     // peers.md 4.3: 9 MiB in all; summed xfer time 9 / 1629.549 s = 5.523 ms
     // (n × Avg gives 5.524 ± 0.002), Σ descriptors 288.
-    assert_eq!(reading.total_mib.value, 9.0);
-    assert!(reading.total_mib.contains(9.0) && reading.total_mib.half_width() < 0.0021);
-    assert!(reading.xfer_ms.contains(9.0 / 1629.549 * 1e3));
-    assert!(reading.descriptors.contains(288.0));
+    assert_eq!(reading.sums.total_mib.value, 9.0);
+    assert!(reading.sums.total_mib.contains(9.0) && reading.sums.total_mib.half_width() < 0.0021);
+    assert!(reading.sums.xfer_ms.contains(9.0 / 1629.549 * 1e3));
+    assert!(reading.sums.descriptors.contains(288.0));
     assert!(reading.throughput_mib_s.contains(1629.549));
     let busy = reading.busy.unwrap();
     // Busy rate at least the Throughput; at most 9 MiB over the longest
@@ -119,7 +119,7 @@ fn the_pull_request_line_is_consistent() {
     .unwrap()
     .unwrap();
     let reading = LineReading::new(&record, DEFAULT_INTERVAL).unwrap();
-    let rebuilt = reading.total_mib.scale(1e3) / reading.xfer_ms;
+    let rebuilt = reading.sums.total_mib.scale(1e3) / reading.sums.xfer_ms;
     assert!(rebuilt.contains(7097.952), "{rebuilt}");
     assert_eq!(
         record.get(Field::AvgNumberOfDescriptors),
@@ -240,11 +240,19 @@ fn golden_views_bound_the_true_values() {
                 "{family} {name} {what}: {truth} not in {bounds}"
             );
         };
-        check("MiB", reading.total_mib, samples.mib());
-        check("xfer", reading.xfer_ms, numpy::sum(&samples.xfer) * 1e3);
-        check("post", reading.post_ms, numpy::sum(&samples.post) * 1e3);
+        check("MiB", reading.sums.total_mib, samples.mib());
+        check(
+            "xfer",
+            reading.sums.xfer_ms,
+            numpy::sum(&samples.xfer) * 1e3,
+        );
+        check(
+            "post",
+            reading.sums.post_ms,
+            numpy::sum(&samples.post) * 1e3,
+        );
         let descriptors: u64 = samples.descriptors.iter().map(|&d| d % (1 << 32)).sum();
-        check("descriptors", reading.descriptors, descriptors as f64);
+        check("descriptors", reading.sums.descriptors, descriptors as f64);
         if !samples.xfer.is_empty() {
             check(
                 "P90",
@@ -267,8 +275,8 @@ fn golden_views_bound_the_true_values() {
             continue;
         }
         let xfer_ms = numpy::sum(&all.xfer) * 1e3;
-        assert!(totals.total_mib.contains(all.mib()));
-        assert!(totals.xfer_ms.contains(xfer_ms));
+        assert!(totals.sums.total_mib.contains(all.mib()));
+        assert!(totals.sums.xfer_ms.contains(xfer_ms));
         let avg = totals.avg_xfer_ms().unwrap();
         assert!(avg.contains(xfer_ms / all.xfer.len() as f64), "{avg}");
         if xfer_ms > 0.0 {
@@ -473,8 +481,8 @@ fn engines_of_a_per_engine_log() {
     assert_eq!(engines[&Engine::One(1)].transfers, 2 + 3);
     // 1 + 2 + 3, the all-zero line's 0, and 4.
     assert_eq!(run.overall().transfers, 10);
-    assert_eq!(run.overall().failed_transfers, Some(2));
-    assert_eq!(run.overall().kv_expired_reqs, Some(1));
+    assert_eq!(run.overall().sums.failed_transfers, Some(2));
+    assert_eq!(run.overall().sums.kv_expired_reqs, Some(1));
 }
 
 #[test]
