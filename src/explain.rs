@@ -52,6 +52,8 @@ use std::time::Duration;
 
 use crate::field::Field;
 use crate::logs::{Engine, KvRecord, Level, Shape};
+use crate::printer::numbers::{percent, ratio, significant, trimmed};
+use crate::printer::words::{join_or, ordinal, plural};
 use crate::reduce::Value;
 use crate::topology::{
     BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism, TopologyError,
@@ -832,7 +834,7 @@ impl<'a> Explainer<'a> {
                     } else {
                         ""
                     },
-                    plain(reading.sums.descriptors.value)
+                    trimmed(reading.sums.descriptors.value, 3)
                 ),
             ));
         }
@@ -884,7 +886,7 @@ impl<'a> Explainer<'a> {
                         " At {} per request that is {} requests: not a whole number (see the \
                          notes).",
                         self.transfers(k),
-                        decimal(r)
+                        ratio(r)
                     )
                 }
             }
@@ -984,8 +986,8 @@ impl<'a> Explainer<'a> {
         let request = match self.per_request {
             Some(k) => format!(
                 " A request moved about {} MiB × {k} = {} MiB{}",
-                plain(m),
-                plain(m * k as f64),
+                trimmed(m, 3),
+                trimmed(m * k as f64, 3),
                 if self.context.mla && k > 1 {
                     " (the same latent, once per transfer)."
                 } else {
@@ -996,16 +998,16 @@ impl<'a> Explainer<'a> {
             None => format!(
                 " A request moved about {} MiB × its transfers per request: {} MiB at TP 1, {} \
                  at TP 2, {} at TP 4.",
-                plain(m),
-                plain(m),
-                plain(2.0 * m),
-                plain(4.0 * m)
+                trimmed(m, 3),
+                trimmed(m, 3),
+                trimmed(2.0 * m, 3),
+                trimmed(4.0 * m, 3)
             ),
         };
         format!(
             "MiB (2^20 bytes) per {verb}, {slice}.{request} The {} moved {} MiB in all.",
             self.transfers(self.n),
-            plain(reading.sums.total_mib.value)
+            trimmed(reading.sums.total_mib.value, 3)
         )
     }
 
@@ -1023,7 +1025,7 @@ impl<'a> Explainer<'a> {
                 "inf: the {} moved {} MiB, but NIXL reported 0 µs for every one of them, and \
                  vLLM divides by the summed time without a guard (see the notes).",
                 self.transfers(self.n),
-                plain(reading.sums.total_mib.value)
+                trimmed(reading.sums.total_mib.value, 3)
             );
         }
         let overlap = match self.context.recording_tp() {
@@ -1036,14 +1038,12 @@ impl<'a> Explainer<'a> {
             "MiB over the summed {verb} time ({} MiB / {:.3} ms), the same as Avg MB / Avg \
              xfer time: a per-{verb} rate weighted by duration, not bandwidth. {verb}s that \
              overlap ({overlap}) each count their whole duration, so it falls as concurrency \
-             grows. Over the {} s interval the engine moved {} MiB/s.",
-            plain(reading.sums.total_mib.value),
+             grows. Over the {} s interval the engine moved {:.d$} MiB/s.",
+            trimmed(reading.sums.total_mib.value, 3),
             reading.sums.xfer_ms.value,
             seconds(self.context.interval),
-            fixed(
-                reading.window_mib_s,
-                decimals_for(reading.window_mib_s.value)
-            )
+            reading.window_mib_s,
+            d = significant(reading.window_mib_s.value)
         )
     }
 
@@ -1106,7 +1106,7 @@ impl<'a> Explainer<'a> {
             match self.per_request {
                 Some(k) => rows.push(Derived {
                     label: "requests",
-                    value: decimal(n as f64 / k as f64),
+                    value: ratio(n as f64 / k as f64),
                     how: format!("{} / {k} per request", self.transfers(n)),
                 }),
                 None => rows.push(Derived {
@@ -1122,29 +1122,29 @@ impl<'a> Explainer<'a> {
         let interval = seconds(self.context.interval);
         rows.push(Derived {
             label: "MiB moved",
-            value: fixed(reading.sums.total_mib, 3),
+            value: format!("{:.3}", reading.sums.total_mib),
             how: format!("{n} × Avg MB per transfer"),
         });
         if let Some(k) = self.per_request {
             rows.push(Derived {
                 label: "MiB per request",
-                value: fixed(reading.avg_mib.scale(k as f64), 3),
+                value: format!("{:.3}", reading.avg_mib.scale(k as f64)),
                 how: format!("Avg MB per transfer × {k}"),
             });
         }
         rows.push(Derived {
             label: "xfer time, summed (ms)",
-            value: fixed(reading.sums.xfer_ms, 3),
+            value: format!("{:.3}", reading.sums.xfer_ms),
             how: format!("{n} × Avg xfer time"),
         });
         rows.push(Derived {
             label: "post time, summed (ms)",
-            value: fixed(reading.sums.post_ms, 3),
+            value: format!("{:.3}", reading.sums.post_ms),
             how: format!("{n} × Avg post time"),
         });
         rows.push(Derived {
             label: "in flight, average",
-            value: sig(reading.concurrency),
+            value: three_digits(reading.concurrency),
             how: format!(
                 "{verb}s in flight over the {interval} s interval: summed xfer time / \
                  interval (Little's law: {n} per {interval} s × Avg xfer time)"
@@ -1152,7 +1152,7 @@ impl<'a> Explainer<'a> {
         });
         rows.push(Derived {
             label: "MiB/s over the interval",
-            value: sig(reading.window_mib_s),
+            value: three_digits(reading.window_mib_s),
             how: format!(
                 "MiB moved / {interval} s: the wall-clock rate, idle time included; \
                  = Throughput × in flight"
@@ -1397,95 +1397,21 @@ impl<'a> Explainer<'a> {
     }
 }
 
-/// `1 READ`, `2 READs`.
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn join_or(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
-}
-
-/// `1st`, `2nd`, `3rd`, `11th`.
-fn ordinal(k: u64) -> String {
-    let suffix = match (k % 10, k % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{k}{suffix}")
-}
-
 /// Seconds without a needless fraction: `10`, `2.5`.
 fn seconds(interval: Duration) -> String {
-    plain(interval.as_secs_f64())
+    trimmed(interval.as_secs_f64(), 3)
 }
 
-/// A number with at most 3 decimals, trailing zeros dropped: `4.5`, `9`.
-fn plain(x: f64) -> String {
-    let text = format!("{x:.3}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_string()
+/// A bounded value to three significant digits, with its bounds where they
+/// show at that precision.
+fn three_digits(x: Bounded) -> String {
+    format!("{x:.d$}", d = significant(x.value))
 }
 
-/// A ratio: whole numbers as such, else 2 decimals.
-fn decimal(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    }
-}
-
-/// `a / b` as a percentage, `49 %`.
-fn percent(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.0} %", a / b * 100.0)
-    } else {
-        "–".to_string()
-    }
-}
-
-/// `value [min, max]` with `digits` decimals; just `value` when the bounds
-/// do not show at that precision.
-fn fixed(x: Bounded, digits: usize) -> String {
-    let text = |x: f64| format!("{x:.digits$}");
-    let value = text(x.value);
-    if text(x.min) == value && text(x.max) == value {
-        value
-    } else {
-        format!("{value} [{}, {}]", text(x.min), text(x.max))
-    }
-}
-
-/// Decimals that show three significant digits of `x` (at most 9).
-fn decimals_for(x: f64) -> usize {
-    if !(x.is_finite() && x > 0.0) {
-        return 0;
-    }
-    (2 - x.log10().floor() as i64).clamp(0, 9) as usize
-}
-
-/// A bounded value with three significant digits.
-fn sig(x: Bounded) -> String {
-    fixed(x, decimals_for(x.value))
-}
-
-/// A range with three significant digits of its upper end.
+/// A range to three significant digits of its upper end (at least one
+/// decimal).
 fn range(r: Range) -> String {
-    let digits = decimals_for(r.max).max(1);
-    format!("{:.digits$} – {:.digits$}", r.min, r.max)
+    format!("{r:.d$}", d = significant(r.max).max(1))
 }
 
 /// True for a unit that must stay on the line of the number before it.
@@ -1575,9 +1501,6 @@ mod tests {
             p90.contains("70 % of the way from the 3rd to the 4th smallest"),
             "{p90}"
         );
-        assert_eq!(ordinal(11), "11th");
-        assert_eq!(ordinal(22), "22nd");
-        assert_eq!(ordinal(103), "103rd");
     }
 
     #[test]
@@ -1608,15 +1531,8 @@ mod tests {
     }
 
     #[test]
-    fn formatting_helpers() {
-        assert_eq!(plain(4.5), "4.5");
-        assert_eq!(plain(9.0), "9");
-        assert_eq!(decimal(2.0), "2");
-        assert_eq!(decimal(1.5), "1.50");
-        assert_eq!(join_or(&["a".into(), "b".into(), "c".into()]), "a, b or c");
-        assert_eq!(decimals_for(0.000552), 6);
-        assert_eq!(decimals_for(1629.5), 0);
-        assert_eq!(sig(Bounded::exact(0.9)), "0.900");
+    fn wrapping() {
+        assert_eq!(three_digits(Bounded::exact(0.9)), "0.900");
         let mut out = String::new();
         wrap(&mut out, "* ", "  ", &"word ".repeat(40)).unwrap();
         assert!(out.lines().all(|l| l.len() <= WIDTH));

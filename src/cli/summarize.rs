@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::logs::{Engine, Shape};
+use nixl_kv_metrics::printer::words::plural;
 use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::views::{Bounded, DEFAULT_INTERVAL, P90Bounds, Run, Totals};
 
@@ -144,27 +145,6 @@ fn span<T: std::fmt::Display>(
     }
 }
 
-/// `1 line`, `2 lines`.
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
-/// `value [min, max]` with `digits` decimals; just `value` when the bounds
-/// do not show at that precision.
-fn shown(x: Bounded, digits: usize) -> String {
-    let text = |x: f64| format!("{x:.digits$}");
-    let value = text(x.value);
-    if text(x.min) == value && text(x.max) == value {
-        value
-    } else {
-        format!("{value} [{}, {}]", text(x.min), text(x.max))
-    }
-}
-
 /// Writes one line.
 fn line(out: &mut String, args: std::fmt::Arguments<'_>) {
     out.write_fmt(args).expect("writing to a String");
@@ -220,17 +200,17 @@ fn section(out: &mut String, heading: &str, totals: &Totals, interval: Option<Du
     row(
         out,
         "MiB moved",
-        shown(totals.sums.total_mib, 3),
+        format!("{:.3}", totals.sums.total_mib),
         "Σ n × Avg MB",
     );
     row(
         out,
         "xfer time, summed (s)",
-        shown(totals.sums.xfer_ms / Bounded::exact(1e3), 6),
+        format!("{:.6}", totals.sums.xfer_ms / Bounded::exact(1e3)),
         "Σ n × Avg xfer",
     );
     let optional = |x: Option<Bounded>, digits: usize| match x {
-        Some(x) => shown(x, digits),
+        Some(x) => format!("{x:.digits$}"),
         None => "–".to_string(),
     };
     row(

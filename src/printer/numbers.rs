@@ -1,5 +1,6 @@
-//! Numbers in prose, tables and charts: trailing zeros trimmed, thousands
-//! grouped. (vLLM's own digits, `repr` exactly, are [`crate::python`]'s; a
+//! Numbers in prose, tables and charts: trailing zeros trimmed, ratios,
+//! percentages, significant digits, thousands grouped. (vLLM's own digits,
+//! `repr` exactly, are [`crate::python`]'s; a
 //! [`Bounded`](crate::views::Bounded) value prints its own bounds.)
 
 /// `x` with at most `decimals` decimals and no trailing zeros: `4.5`,
@@ -19,6 +20,60 @@ pub fn trimmed(x: f64, decimals: usize) -> String {
     } else {
         text
     }
+}
+
+/// A ratio such as a number of requests: a whole number as such, anything
+/// else with two decimals (`2`, `1.50`), so that a fraction never passes
+/// for a whole number.
+///
+/// ```
+/// use nixl_kv_metrics::printer::numbers::ratio;
+///
+/// assert_eq!(ratio(2.0), "2");
+/// assert_eq!(ratio(1.5), "1.50");
+/// assert_eq!(ratio(0.999), "1.00");
+/// ```
+pub fn ratio(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// `part / whole` as a whole percentage, `49 %`; `–` when `whole` is not
+/// above 0.
+///
+/// ```
+/// use nixl_kv_metrics::printer::numbers::percent;
+///
+/// assert_eq!(percent(0.672, 1.381), "49 %");
+/// assert_eq!(percent(1.0, 0.0), "–");
+/// ```
+pub fn percent(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.0} %", part / whole * 100.0)
+    } else {
+        "–".to_string()
+    }
+}
+
+/// The decimals that show three significant digits of `x` (0 to 9; 0 for
+/// 0, negative and non-finite values): `1629.5` needs 0, `0.000552` needs 6.
+///
+/// ```
+/// use nixl_kv_metrics::printer::numbers::significant;
+///
+/// assert_eq!(significant(1629.5), 0);
+/// assert_eq!(significant(0.9), 3);
+/// assert_eq!(significant(0.000552), 6);
+/// assert_eq!(significant(f64::INFINITY), 0);
+/// ```
+pub fn significant(x: f64) -> usize {
+    if !(x.is_finite() && x > 0.0) {
+        return 0;
+    }
+    (2 - x.log10().floor() as i64).clamp(0, 9) as usize
 }
 
 /// `n` with its digits in groups of three, `separator` between them:

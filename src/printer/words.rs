@@ -37,6 +37,25 @@ pub fn join_or(items: &[String]) -> String {
     }
 }
 
+/// `k` as an ordinal: `1st`, `2nd`, `3rd`, `11th`, `22nd`.
+///
+/// ```
+/// use nixl_kv_metrics::printer::words::ordinal;
+///
+/// let ordinals: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 22, 103].map(ordinal).into();
+/// assert_eq!(ordinals, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "22nd", "103rd"]);
+/// ```
+pub fn ordinal(k: u64) -> String {
+    let suffix = match (k % 10, k % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{k}{suffix}")
+}
+
 /// The most characters of input a message quotes back.
 pub const EXCERPT_CHARS: usize = 40;
 

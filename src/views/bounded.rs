@@ -10,17 +10,21 @@ use crate::reduce::Value;
 /// A number known within bounds: the estimate `value`, and `min ≤ true ≤
 /// max` for the quantity vLLM computed before rounding.
 ///
-/// `Display` prints `value [min, max]` (just `value` when exact), each with
-/// the formatter's precision.
+/// `Display` prints `value [min, max]`, each with the formatter's precision,
+/// and just `value` when the bounds do not show at that precision (without
+/// a precision: when they equal the value). The default is
+/// [`Bounded::ZERO`].
 ///
 /// ```
 /// use nixl_kv_metrics::views::Bounded;
 /// let x = Bounded::new(2.0, 1.5, 2.5);
 /// assert_eq!(format!("{x:.1}"), "2.0 [1.5, 2.5]");
+/// assert_eq!(x.to_string(), "2 [1.5, 2.5]");
 /// assert_eq!(Bounded::exact(3.0).to_string(), "3");
+/// // ± 0.0004 does not show with 2 decimals.
+/// assert_eq!(format!("{:.2}", Bounded::new(0.9, 0.8996, 0.9004)), "0.90");
 /// assert!(x.contains(1.5) && !x.contains(2.6));
 /// ```
-/// The default is [`Bounded::ZERO`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Bounded {
     /// The estimate from the printed digits.
@@ -202,19 +206,16 @@ impl Add for Bounded {
 
 impl fmt::Display for Bounded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let one = |f: &mut fmt::Formatter<'_>, x: f64| match f.precision() {
-            Some(p) => write!(f, "{x:.p$}"),
-            None => write!(f, "{x}"),
+        let text = |x: f64| match f.precision() {
+            Some(p) => format!("{x:.p$}"),
+            None => x.to_string(),
         };
-        one(f, self.value)?;
-        if self.min != self.max {
-            f.write_str(" [")?;
-            one(f, self.min)?;
-            f.write_str(", ")?;
-            one(f, self.max)?;
-            f.write_str("]")?;
+        let (value, min, max) = (text(self.value), text(self.min), text(self.max));
+        if min == value && max == value {
+            f.write_str(&value)
+        } else {
+            write!(f, "{value} [{min}, {max}]")
         }
-        Ok(())
     }
 }
 
