@@ -166,42 +166,6 @@ impl Summary {
     pub fn float(&self, field: Field) -> Option<f64> {
         self.get(field).map(Value::as_f64)
     }
-
-    /// The summary as a JSON object with vLLM's field names in vLLM's order.
-    ///
-    /// Numbers are written as the log line writes them; `inf` and `nan`,
-    /// which JSON cannot hold as numbers, are written as the strings
-    /// `"inf"`, `"-inf"` and `"nan"`.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::release::Family;
-    /// use nixl_kv_metrics::stats::NixlKvConnectorStats;
-    /// let stats = NixlKvConnectorStats::from_transfers(
-    ///     Family::F3, vec![0.0], vec![0.0], vec![4096], vec![1]);
-    /// let json = stats.reduce().to_json();
-    /// assert!(json.starts_with(r#"{"Num successful transfers":1,"Avg xfer time (ms)":0.0,"#));
-    /// assert!(json.contains(r#""Throughput (MB/s)":"inf""#));
-    /// ```
-    pub fn to_json(&self) -> String {
-        let mut out = String::from("{");
-        for (i, (field, value)) in self.values.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&serde_json::to_string(field.name()).expect("a str serializes"));
-            out.push(':');
-            match value {
-                Value::Float(x) if !x.is_finite() => {
-                    out.push('"');
-                    out.push_str(&Repr(*x).to_string());
-                    out.push('"');
-                }
-                _ => out.push_str(&value.to_string()),
-            }
-        }
-        out.push('}');
-        out
-    }
 }
 
 impl fmt::Display for Summary {

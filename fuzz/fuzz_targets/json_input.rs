@@ -1,13 +1,13 @@
 //! Arbitrary bytes as a stats document, for every release family.
 //!
 //! Must not panic: `Interval::from_json`, and when it accepts the input,
-//! `log()`, the summary's `Display` and `to_json()`.
+//! `log()`, the summary's `Display` and its JSON (`printer::json`).
 //!
 //! Also checked:
 //! * reading the same bytes through a reader that hands them over a few at a
 //!   time (so every token can straddle two reads of the lexer's buffer) gives
 //!   the same interval, or the same error at the same line and column;
-//! * `to_json()` is JSON (non-finite values are quoted strings);
+//! * the JSON `printer::json` writes is JSON (non-finite values are quoted strings);
 //! * the `Display` is `KV Transfer metrics: ` and the fields.
 #![no_main]
 
@@ -32,9 +32,9 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(summary) = interval.log(family) {
                     let line = summary.to_string();
                     assert!(line.starts_with("KV Transfer metrics: "), "{line}");
-                    let json = summary.to_json();
+                    let json = nixl_kv_metrics::printer::json::to_string(&summary);
                     if let Err(error) = serde_json::from_str::<serde_json::Value>(&json) {
-                        panic!("{family:?}: to_json() is not JSON ({error}): {json}");
+                        panic!("{family:?}: printer::json is not JSON ({error}): {json}");
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //! Must not panic: `LogParser` over the bytes; for each record, its
 //! accessors (`get`, `text`, `printed` of every field, `transfers`,
 //! `is_zero`, `families`, `summary` of every family and that summary's
-//! `Display` and `to_json`), `views::LineReading` (at 10 s and at an
+//! `Display` and its JSON), `views::LineReading` (at 10 s and at an
 //! interval taken from the input), `views::Run` over all records and its
 //! `Totals`' derived numbers; every error's `Display`.
 //!
@@ -59,9 +59,9 @@ fn exercise(record: &KvRecord, interval: Duration) {
     for family in Family::ALL {
         if let Some(summary) = record.summary(family) {
             let _ = summary.to_string();
-            let json = summary.to_json();
+            let json = nixl_kv_metrics::printer::json::to_string(&summary);
             if let Err(error) = serde_json::from_str::<serde_json::Value>(&json) {
-                panic!("to_json() is not JSON ({error}): {json}");
+                panic!("printer::json is not JSON ({error}): {json}");
             }
         }
     }

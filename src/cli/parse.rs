@@ -4,10 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use nixl_kv_metrics::field::Field;
-use nixl_kv_metrics::logs::{Engine, KvRecord};
-use nixl_kv_metrics::python::Repr;
-use nixl_kv_metrics::reduce::Value;
+use nixl_kv_metrics::printer::json;
+use nixl_kv_metrics::printer::record::{CsvRow, csv_header};
 
 use super::{LogRead, Outcome, read_log};
 
@@ -52,10 +50,14 @@ pub fn run(args: Args) -> Outcome {
     let mut out = String::new();
     if let Format::Csv = args.format {
         out.push_str(&csv_header());
+        out.push('\n');
     }
     let read = read_log(args.file, |record| match args.format {
-        Format::Json => json_record(&mut out, record),
-        Format::Csv => csv_row(&mut out, record),
+        Format::Json => {
+            out.push_str(&json::to_string(record));
+            out.push('\n');
+        }
+        Format::Csv => writeln!(out, "{}", CsvRow(record)).expect("writing to a String"),
     })?;
     note_if_empty(&read);
     Ok(out)
@@ -69,132 +71,5 @@ pub(super) fn note_if_empty(read: &LogRead) {
             "nixl-kv-metrics: note: {}: no \"KV Transfer metrics:\" line in {} lines",
             read.name, read.lines
         );
-    }
-}
-
-/// A JSON string.
-fn quote(text: &str) -> String {
-    serde_json::to_string(text).expect("a str serializes")
-}
-
-/// Appends one JSON object and its line end to `out`.
-fn json_record(out: &mut String, record: &KvRecord) {
-    let families = record.families();
-    write!(
-        out,
-        "{{\"line\":{},\"release\":\"{families}\",\"vllm\":{}",
-        record.line,
-        quote(&families.releases())
-    )
-    .expect("writing to a String");
-    match record.engine {
-        Engine::One(index) => write!(out, ",\"engine\":{index}"),
-        Engine::Aggregated(count) => write!(out, ",\"aggregated_engines\":{count}"),
-        Engine::Unknown => Ok(()),
-    }
-    .expect("writing to a String");
-    let texts = [
-        ("timestamp", record.timestamp.as_deref()),
-        ("level", record.level.map(|level| level.as_str())),
-        ("process", record.process.as_deref()),
-        ("connector", record.connector.as_deref()),
-    ];
-    for (key, text) in texts {
-        if let Some(text) = text {
-            write!(out, ",\"{key}\":{}", quote(text)).expect("writing to a String");
-        }
-    }
-    if record.unterminated {
-        out.push_str(",\"unterminated\":true");
-    }
-    out.push_str(",\"fields\":{");
-    for (i, printed) in record.fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // Field names need no escaping (tested below).
-        match printed.value {
-            Value::Float(x) if !x.is_finite() => {
-                write!(out, "\"{}\":\"{}\"", printed.field.name(), Repr(x))
-            }
-            value => write!(out, "\"{}\":{value}", printed.field.name()),
-        }
-        .expect("writing to a String");
-    }
-    out.push_str("}}\n");
-}
-
-/// The CSV columns after `line,release,engine`: the eleven fields in vLLM's
-/// order, then 0.11.0's counter.
-fn csv_fields() -> impl Iterator<Item = Field> {
-    Field::ALL[1..]
-        .iter()
-        .copied()
-        .chain([Field::NumSuccessfulTransfersCounter])
-}
-
-/// The CSV header row.
-fn csv_header() -> String {
-    let mut out = String::from("line,release,engine");
-    for field in csv_fields() {
-        out.push(',');
-        out.push_str(field.name());
-    }
-    out.push('\n');
-    out
-}
-
-/// Appends one CSV row to `out`.
-fn csv_row(out: &mut String, record: &KvRecord) {
-    let engine = match record.engine {
-        Engine::Unknown => String::new(),
-        engine => engine.to_string(),
-    };
-    write!(out, "{},{},{engine}", record.line, record.families()).expect("writing to a String");
-    for field in csv_fields() {
-        out.push(',');
-        if let Some(value) = record.get(field) {
-            write!(out, "{value}").expect("writing to a String");
-        }
-    }
-    out.push('\n');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nixl_kv_metrics::logs::parse_line;
-
-    #[test]
-    fn csv_header_has_every_field_once() {
-        let header = csv_header();
-        assert_eq!(header.trim_end().split(',').count(), 3 + 12);
-        assert!(header.starts_with("line,release,engine,Num successful transfers,"));
-        assert!(header.ends_with(",Num notifs after expiry,num_successful_transfers\n"));
-    }
-
-    #[test]
-    fn field_names_need_no_json_escaping() {
-        for field in Field::ALL {
-            assert_eq!(quote(field.name()), format!("\"{}\"", field.name()));
-        }
-    }
-
-    #[test]
-    fn json_of_a_counter_line() {
-        let record = parse_line(
-            "INFO 10-01 01:02:03 [m.py:1] KV Transfer metrics: num_successful_transfers=3",
-        )
-        .unwrap()
-        .unwrap();
-        let (mut json, mut csv) = (String::new(), String::new());
-        json_record(&mut json, &record);
-        csv_row(&mut csv, &record);
-        assert_eq!(
-            json,
-            "{\"line\":1,\"release\":\"F1\",\"vllm\":\"0.11.0\",\"timestamp\":\"10-01 01:02:03\",\
-             \"level\":\"INFO\",\"fields\":{\"num_successful_transfers\":3}}\n"
-        );
-        assert_eq!(csv, "1,F1,,,,,,,,,,,,,3\n");
     }
 }

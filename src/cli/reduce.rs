@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::input::Interval;
+use nixl_kv_metrics::printer::json;
 use nixl_kv_metrics::release::Release;
 
 use super::{Outcome, family_of, open_input};
@@ -41,6 +42,6 @@ pub fn run(args: Args) -> Outcome {
     Ok(match (interval.log(family), args.format) {
         (None, _) => String::new(),
         (Some(summary), Format::Line) => format!("{summary}\n"),
-        (Some(summary), Format::Json) => format!("{}\n", summary.to_json()),
+        (Some(summary), Format::Json) => format!("{}\n", json::to_string(&summary)),
     })
 }

@@ -5,9 +5,19 @@
 //! data into text, as ripgrep keeps printing apart from searching. The CLI
 //! and the book's generator both print through it.
 //!
-//! * [`words`]: plurals and lists in running text, and short, escaped
-//!   excerpts of input for messages;
-//! * [`numbers`]: numbers with trailing zeros trimmed and thousands grouped.
+//! * [`words`]: plurals, ordinals and lists in running text, and short,
+//!   escaped excerpts of input for messages;
+//! * [`numbers`]: numbers with trailing zeros trimmed, ratios, percentages,
+//!   significant digits, thousands grouped;
+//! * [`json`]: JSON with Python's `repr` digits for every float, and the
+//!   one policy for `inf` and `nan`;
+//! * [`line`]: vLLM's line as JSON (`reduce --format json`);
+//! * [`record`]: a KV line read from a log, as JSON or CSV (`parse`);
+//! * [`run`]: a run of KV lines summarized, as text or JSON (`summarize`).
 
+pub mod json;
+pub mod line;
 pub mod numbers;
+pub mod record;
+pub mod run;
 pub mod words;

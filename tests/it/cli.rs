@@ -834,7 +834,7 @@ proptest! {
     #[test]
     fn library_never_panics((family, bytes) in family_and_input()) {
         let outcome = std::panic::catch_unwind(|| {
-            Interval::from_json(family, &bytes).map(|interval| interval.log(family).map(|s| (s.to_string(), s.to_json())))
+            Interval::from_json(family, &bytes).map(|interval| interval.log(family).map(|s| (s.to_string(), nixl_kv_metrics::printer::json::to_string(&s))))
         });
         if let Err(payload) = outcome {
             let message = panic_message(payload.as_ref());
