@@ -246,49 +246,35 @@ fn up(r: Rounded) -> f64 {
     }
 }
 
+impl Rounded {
+    /// `result`, with `error` the sign of the exact result's offset from it;
+    /// a result that is not finite is taken as it is.
+    fn new(result: f64, error: impl FnOnce() -> f64) -> Rounded {
+        let error = if result.is_finite() { error() } else { 0.0 };
+        Rounded { result, error }
+    }
+}
+
 /// `a + b` (error by Knuth's TwoSum).
 fn add(a: f64, b: f64) -> Rounded {
     let s = a + b;
-    if !s.is_finite() {
-        return Rounded {
-            result: s,
-            error: 0.0,
-        };
-    }
-    let b_part = s - a;
-    let error = (a - (s - b_part)) + (b - b_part);
-    Rounded { result: s, error }
+    Rounded::new(s, || {
+        let b_part = s - a;
+        (a - (s - b_part)) + (b - b_part)
+    })
 }
 
 /// `a × b` (error by a fused multiply-add).
 fn mul(a: f64, b: f64) -> Rounded {
     let p = a * b;
-    if !p.is_finite() {
-        return Rounded {
-            result: p,
-            error: 0.0,
-        };
-    }
-    Rounded {
-        result: p,
-        error: a.mul_add(b, -p),
-    }
+    Rounded::new(p, || a.mul_add(b, -p))
 }
 
 /// `a / b` for `b > 0` (the remainder `a − q·b` by a fused multiply-add has
 /// the sign of `a/b − q`).
 fn quotient(a: f64, b: f64) -> Rounded {
     let q = a / b;
-    if !q.is_finite() {
-        return Rounded {
-            result: q,
-            error: 0.0,
-        };
-    }
-    Rounded {
-        result: q,
-        error: (-q).mul_add(b, a),
-    }
+    Rounded::new(q, || (-q).mul_add(b, a))
 }
 
 /// A range known to hold a quantity, without a best estimate inside it.
