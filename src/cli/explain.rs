@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 use nixl_kv_metrics::explain::Context;
 use nixl_kv_metrics::logs::parse_line;
+use nixl_kv_metrics::printer::explanation::Text;
 use nixl_kv_metrics::topology::Mode;
 use nixl_kv_metrics::views::DEFAULT_INTERVAL;
 
@@ -67,7 +68,7 @@ pub fn run(args: Args) -> Outcome {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&context.explain(record).to_string());
+        out.push_str(&Text(&context.explain(record)).to_string());
     };
     let input = args.input.unwrap_or_default();
     let line = input.to_string_lossy();

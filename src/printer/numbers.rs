@@ -3,6 +3,8 @@
 //! `repr` exactly, are [`crate::python`]'s; a
 //! [`Bounded`](crate::views::Bounded) value prints its own bounds.)
 
+use std::time::Duration;
+
 /// `x` with at most `decimals` decimals and no trailing zeros: `4.5`,
 /// `9`, `0.005`.
 ///
@@ -20,6 +22,19 @@ pub fn trimmed(x: f64, decimals: usize) -> String {
     } else {
         text
     }
+}
+
+/// A duration in seconds, as [`trimmed`] to the millisecond: `10`, `2.5`.
+///
+/// ```
+/// use nixl_kv_metrics::printer::numbers::seconds;
+/// use std::time::Duration;
+///
+/// assert_eq!(seconds(Duration::from_secs(10)), "10");
+/// assert_eq!(seconds(Duration::from_millis(2500)), "2.5");
+/// ```
+pub fn seconds(duration: Duration) -> String {
+    trimmed(duration.as_secs_f64(), 3)
 }
 
 /// A ratio such as a number of requests: a whole number as such, anything

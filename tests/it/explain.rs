@@ -2,10 +2,10 @@
 //!
 //! The contract: `explain [--tp N | --prefill-tp P --decode-tp D] [--mode
 //! pull|push] [--mla] [--interval SECONDS] [LINE|FILE|-]` prints, for every
-//! KV line of its input, exactly what the library's
-//! [`Context::explain`](nixl_kv_metrics::explain::Context::explain) prints
-//! (explanations separated by a blank line), plus a hint when no TP was
-//! given; exit status 0. Malformed KV lines: a warning with the line number
+//! KV line of its input, exactly the library's
+//! [`Context::explain`](nixl_kv_metrics::explain::Context::explain) as
+//! [`Text`] prints it (explanations separated by a blank line), plus a hint
+//! when no TP was given; exit status 0. Malformed KV lines: a warning with the line number
 //! on stderr, skipped. No KV line, or input that cannot be read or flags that
 //! make no sense: exit status 2, nothing on stdout, one line on stderr.
 
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use nixl_kv_metrics::explain::{Context, Topic};
 use nixl_kv_metrics::logs::{Engine, LogParser, parse_line};
+use nixl_kv_metrics::printer::explanation::Text;
 use nixl_kv_metrics::topology::Mode;
 
 /// The line of vLLM issue #41230.
@@ -81,9 +82,7 @@ fn flat(text: &str) -> String {
 
 /// What the library prints for `line` in `context`.
 fn library(context: Context, line: &str) -> String {
-    context
-        .explain(&parse_line(line).unwrap().unwrap())
-        .to_string()
+    Text(&context.explain(&parse_line(line).unwrap().unwrap())).to_string()
 }
 
 #[test]
@@ -170,7 +169,7 @@ fn ten_field_zero_line() {
     let explanation = Context::tp(4)
         .unwrap()
         .explain(&parse_line(ZERO_TEN).unwrap().unwrap());
-    assert_eq!(out, explanation.to_string());
+    assert_eq!(out, Text(&explanation).to_string());
     for topic in [
         Topic::ZeroLine,
         Topic::Expiry,
@@ -200,7 +199,7 @@ fn a_log_with_several_engines() {
     let log = std::fs::read(&path).unwrap();
     let context = Context::tp(2).unwrap();
     let expected: Vec<String> = LogParser::new(&log[..])
-        .map(|record| context.explain(&record.unwrap()).to_string())
+        .map(|record| Text(&context.explain(&record.unwrap())).to_string())
         .collect();
     assert_eq!(expected.len(), 5);
     assert_eq!(out, expected.join("\n"));
@@ -240,7 +239,7 @@ fn aggregated_engines_and_interval() {
     let record = LogParser::new(log.as_bytes()).next().unwrap().unwrap();
     assert_eq!(record.engine, Engine::Aggregated(2));
     let five = Context::unknown().with_interval(Duration::from_secs(5));
-    assert!(out.starts_with(&five.explain(&record).to_string()));
+    assert!(out.starts_with(&Text(&five.explain(&record)).to_string()));
     assert!(first.contains("Num successful transfers=1"));
 }
 
