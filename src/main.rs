@@ -2,8 +2,8 @@
 //!
 //! A thin layer over the `nixl_kv_metrics` library: each subcommand is a
 //! module of [`cli`] (compiled into this binary only) that parses its
-//! arguments, calls the library and returns its whole output as a string, so
-//! that an error never leaves half a result on stdout.
+//! arguments, calls the library, and prints the results through the
+//! library's printer to [`cli::Output`] as they come.
 
 mod cli;
 
@@ -29,12 +29,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Reduce(args) => cli::reduce::run(args),
-        Command::Parse(args) => cli::parse::run(args),
-        Command::Summarize(args) => cli::summarize::run(args),
-        Command::Explain(args) => cli::explain::run(args),
-        Command::Prometheus(args) => cli::prometheus::run(args),
+    let command = Cli::parse().command;
+    let mut out = cli::Output::stdout();
+    let outcome = match command {
+        Command::Reduce(args) => cli::reduce::run(args, &mut out),
+        Command::Parse(args) => cli::parse::run(args, &mut out),
+        Command::Summarize(args) => cli::summarize::run(args, &mut out),
+        Command::Explain(args) => cli::explain::run(args, &mut out),
+        Command::Prometheus(args) => cli::prometheus::run(args, &mut out),
     };
-    cli::finish(result)
+    cli::finish(outcome, out)
 }

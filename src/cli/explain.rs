@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::explain::Context;
-use nixl_kv_metrics::logs::parse_line;
+use nixl_kv_metrics::logs::{KvRecord, parse_line};
 use nixl_kv_metrics::printer::explanation::Text;
 use nixl_kv_metrics::topology::Mode;
 use nixl_kv_metrics::views::DEFAULT_INTERVAL;
 
-use super::{Outcome, read_log};
+use super::{Outcome, Output, Stop, open_input, read_log};
 
 /// Explain KV lines in plain words, for a given deployment.
 ///
@@ -60,28 +60,30 @@ enum ModeArg {
     Push,
 }
 
-/// The explanation of every KV line of the input.
-pub fn run(args: Args) -> Outcome {
+/// Prints the explanation of every KV line of the input as it is read.
+pub fn run(args: Args, out: &mut Output) -> Outcome {
     let context = context(&args)?;
-    let mut out = String::new();
-    let mut explain = |record: &_| {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&Text(&context.explain(record)).to_string());
+    let mut first = true;
+    let mut explain = |record: &KvRecord| {
+        let separator = if first { "" } else { "\n" };
+        first = false;
+        out.text(format_args!(
+            "{separator}{}",
+            Text(&context.explain(record))
+        ))
     };
     let input = args.input.unwrap_or_default();
     let line = input.to_string_lossy();
     if line.contains("KV Transfer metrics:") {
         let record = parse_line(line.as_bytes())
             .map_err(|e| format!("the line given: {e}"))?
-            .ok_or("the line given is not a KV line")?;
-        explain(&record);
+            .ok_or_else(|| "the line given is not a KV line".to_string())?;
+        explain(&record)?;
     } else {
         let file = (!input.is_empty()).then(|| PathBuf::from(&input));
-        let read = read_log(file, explain)?;
+        let read = read_log(open_input(file)?, explain)?;
         if read.records == 0 {
-            return Err(if read.skipped == 0 {
+            return Err(Stop::Failed(if read.skipped == 0 {
                 format!(
                     "{}: no \"KV Transfer metrics:\" line in {} lines",
                     read.name, read.lines
@@ -91,17 +93,17 @@ pub fn run(args: Args) -> Outcome {
                     "{}: no well-formed KV line ({} malformed)",
                     read.name, read.skipped
                 )
-            });
+            }));
         }
     }
     if context.tp_sizes().is_none() {
-        out.push_str(
+        out.text(
             "\nhint: --tp N (both instances at TP N) or --prefill-tp P --decode-tp D turns\n\
              transfers into requests; add --mla for an MLA model, --mode push for\n\
              NixlPushConnector.\n",
-        );
+        )?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The deployment the flags describe.

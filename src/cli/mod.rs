@@ -1,29 +1,31 @@
 //! The subcommands, and what they share: reading input, choosing a release,
-//! reporting errors (one line on stderr, exit status 2) and writing output.
+//! writing output ([`output`]), and the exit status: 0, or 2 with one line
+//! on stderr for bad input.
 
 pub mod explain;
+pub mod output;
 pub mod parse;
 pub mod prometheus;
 pub mod reduce;
 pub mod summarize;
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nixl_kv_metrics::logs::{KvRecord, LogError, LogParser};
 use nixl_kv_metrics::release::{Family, Release};
 
-/// What a subcommand prints on success, or the message of its failure.
-pub type Outcome = Result<String, String>;
+pub use output::{Outcome, Output, Stop};
 
-/// Writes a subcommand's output, or its error, and gives the exit status:
-/// 0, or 2 for bad input (nothing is written to stdout then).
-pub fn finish(outcome: Outcome) -> ExitCode {
-    match outcome.and_then(|output| write_stdout(&output)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+/// Ends a run: writes out what is buffered and gives the exit status, 0 or,
+/// after one line on stderr, 2. A closed standard output ends the run with
+/// 0 ([`output`] decides what counts as closed).
+pub fn finish(outcome: Outcome, mut out: Output) -> ExitCode {
+    match outcome.and_then(|()| out.flush()) {
+        Ok(()) | Err(Stop::Closed) => ExitCode::SUCCESS,
+        Err(Stop::Failed(message)) => {
             eprintln!("nixl-kv-metrics: error: {message}");
             ExitCode::from(2)
         }
@@ -45,28 +47,29 @@ pub fn family_of(release: &str) -> Result<Family, String> {
     Ok(family)
 }
 
-/// Opens FILE, or standard input for `-` or no FILE; returns a name for
-/// messages and the stream (read in constant memory).
-pub fn open_input(file: Option<PathBuf>) -> Result<(String, Box<dyn Read>), String> {
+/// An input stream and its name for messages.
+pub struct Input {
+    /// `<stdin>` or the file's path.
+    pub name: String,
+    /// The stream, read in constant memory.
+    pub reader: Box<dyn Read>,
+}
+
+/// Opens FILE, or standard input for `-` or no FILE.
+pub fn open_input(file: Option<PathBuf>) -> Result<Input, String> {
     match file {
         Some(path) if path.as_os_str() != "-" => {
             let name = path.display().to_string();
             let file = File::open(&path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-            Ok((name, Box::new(file)))
+            Ok(Input {
+                name,
+                reader: Box::new(file),
+            })
         }
-        _ => Ok(("<stdin>".to_string(), Box::new(io::stdin().lock()))),
-    }
-}
-
-/// Writes all output at once. A closed pipe is not an error.
-fn write_stdout(output: &str) -> Result<(), String> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write output: {e}")),
-        _ => Ok(()),
+        _ => Ok(Input {
+            name: "<stdin>".to_string(),
+            reader: Box::new(io::stdin().lock()),
+        }),
     }
 }
 
@@ -85,12 +88,13 @@ pub struct LogRead {
     pub lines: u64,
 }
 
-/// Reads the log in FILE (or stdin), giving each KV line to `each`;
+/// Reads the log `input`, giving each KV line to `each` as it is read;
 /// malformed lines are reported on stderr and skipped, and a last line
-/// without a line end is flagged. An I/O error stops the reading.
-pub fn read_log(file: Option<PathBuf>, mut each: impl FnMut(&KvRecord)) -> Result<LogRead, String> {
-    let (name, source) = open_input(file)?;
-    let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, source));
+/// without a line end is flagged. An I/O error, or `each` stopping, stops
+/// the reading.
+pub fn read_log(input: Input, mut each: impl FnMut(&KvRecord) -> Outcome) -> Result<LogRead, Stop> {
+    let Input { name, reader } = input;
+    let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, reader));
     let (mut records, mut skipped) = (0u64, 0u64);
     for item in parser.by_ref() {
         match item {
@@ -103,7 +107,7 @@ pub fn read_log(file: Option<PathBuf>, mut each: impl FnMut(&KvRecord)) -> Resul
                     );
                 }
                 records += 1;
-                each(&record);
+                each(&record)?;
             }
             Err(LogError::Malformed(error)) => {
                 skipped += 1;
@@ -111,7 +115,7 @@ pub fn read_log(file: Option<PathBuf>, mut each: impl FnMut(&KvRecord)) -> Resul
                     eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
                 }
             }
-            Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}")),
+            Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}").into()),
         }
     }
     if skipped > MAX_WARNINGS {

@@ -1,13 +1,11 @@
 //! `nixl-kv-metrics parse`: every KV line of a vLLM log, as records.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use nixl_kv_metrics::printer::json;
 use nixl_kv_metrics::printer::record::{CsvRow, csv_header};
 
-use super::{LogRead, Outcome, read_log};
+use super::{LogRead, Outcome, Output, open_input, read_log};
 
 /// Print every `KV Transfer metrics:` line of a vLLM log as a record.
 ///
@@ -45,22 +43,18 @@ enum Format {
     Csv,
 }
 
-/// The records of every KV line.
-pub fn run(args: Args) -> Outcome {
-    let mut out = String::new();
+/// Prints the record of every KV line as it is read.
+pub fn run(args: Args, out: &mut Output) -> Outcome {
+    let input = open_input(args.file)?;
     if let Format::Csv = args.format {
-        out.push_str(&csv_header());
-        out.push('\n');
+        out.text(format_args!("{}\n", csv_header()))?;
     }
-    let read = read_log(args.file, |record| match args.format {
-        Format::Json => {
-            out.push_str(&json::to_string(record));
-            out.push('\n');
-        }
-        Format::Csv => writeln!(out, "{}", CsvRow(record)).expect("writing to a String"),
+    let read = read_log(input, |record| match args.format {
+        Format::Json => out.json_line(record),
+        Format::Csv => out.text(format_args!("{}\n", CsvRow(record))),
     })?;
     note_if_empty(&read);
-    Ok(out)
+    Ok(())
 }
 
 /// A note on stderr when the log has no KV line at all (not an error: an

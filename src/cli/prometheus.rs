@@ -7,7 +7,7 @@ use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
 use nixl_kv_metrics::release::Release;
 
-use super::{Outcome, family_of, open_input};
+use super::{Outcome, Output, family_of, open_input};
 
 /// Print the NIXL metrics vLLM serves on /metrics after observing the given
 /// stats: every `vllm:nixl_*` series of one engine, with its # HELP and
@@ -44,18 +44,19 @@ pub struct Args {
     file: Option<PathBuf>,
 }
 
-/// The exposition for the observed steps.
-pub fn run(args: Args) -> Outcome {
+/// Prints the exposition for the observed steps.
+pub fn run(args: Args, out: &mut Output) -> Outcome {
     let family = family_of(&args.release)?;
     let created = created_at(&args.created)?;
     let mut metrics = NixlPromMetrics::new(family, args.model_name, [args.engine])
         .map_err(|e| format!("--vllm: {e}"))?;
-    let (name, source) = open_input(args.file)?;
-    let interval = Interval::from_reader(family, source).map_err(|e| format!("{name}: {e}"))?;
+    let input = open_input(args.file)?;
+    let interval =
+        Interval::from_reader(family, input.reader).map_err(|e| format!("{}: {e}", input.name))?;
     metrics
         .observe_interval(args.engine, interval)
         .map_err(|e| e.to_string())?;
-    Ok(metrics.exposition(created))
+    out.text(metrics.exposition(created))
 }
 
 /// `--created`: `None` to omit the gauges, else their value.

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::input::Interval;
-use nixl_kv_metrics::printer::json;
 use nixl_kv_metrics::release::Release;
 
-use super::{Outcome, family_of, open_input};
+use super::{Outcome, Output, family_of, open_input};
 
 /// Print the `KV Transfer metrics:` line vLLM logs for the given stats.
 ///
@@ -34,14 +33,15 @@ enum Format {
     Json,
 }
 
-/// The line (or JSON summary) for one interval, or nothing.
-pub fn run(args: Args) -> Outcome {
+/// Prints the line (or its JSON) for one interval, or nothing.
+pub fn run(args: Args, out: &mut Output) -> Outcome {
     let family = family_of(&args.release)?;
-    let (name, source) = open_input(args.file)?;
-    let interval = Interval::from_reader(family, source).map_err(|e| format!("{name}: {e}"))?;
-    Ok(match (interval.log(family), args.format) {
-        (None, _) => String::new(),
-        (Some(summary), Format::Line) => format!("{summary}\n"),
-        (Some(summary), Format::Json) => format!("{}\n", json::to_string(&summary)),
-    })
+    let input = open_input(args.file)?;
+    let interval =
+        Interval::from_reader(family, input.reader).map_err(|e| format!("{}: {e}", input.name))?;
+    match (interval.log(family), args.format) {
+        (None, _) => Ok(()),
+        (Some(summary), Format::Line) => out.text(format_args!("{summary}\n")),
+        (Some(summary), Format::Json) => out.json_line(&summary),
+    }
 }

@@ -4,12 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
-use nixl_kv_metrics::printer::{self, json};
+use nixl_kv_metrics::printer::run::{Json, Text};
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, Run};
 
-use super::Outcome;
 use super::parse::note_if_empty;
-use super::read_log;
+use super::{Outcome, Output, open_input, read_log};
 
 /// Summarize a vLLM log's KV lines: per engine and overall.
 ///
@@ -37,30 +36,24 @@ enum Format {
     Json,
 }
 
-/// The summary of every KV line.
-pub fn run(args: Args) -> Outcome {
+/// Prints the summary of every KV line.
+pub fn run(args: Args, out: &mut Output) -> Outcome {
     if !(args.interval.is_finite() && args.interval > 0.0) {
         return Err(format!(
             "--interval: {} is not a positive number of seconds",
             args.interval
-        ));
+        )
+        .into());
     }
-    let interval = Duration::from_secs_f64(args.interval);
-    let mut run = Run::new(interval);
-    let read = read_log(args.file, |record| run.add(record))?;
+    let mut run = Run::new(Duration::from_secs_f64(args.interval));
+    let read = read_log(open_input(args.file)?, |record| {
+        run.add(record);
+        Ok(())
+    })?;
     note_if_empty(&read);
-    let name = read.name;
-    Ok(match args.format {
-        Format::Text => printer::run::Text {
-            name: &name,
-            run: &run,
-        }
-        .to_string(),
-        Format::Json => {
-            json::to_string(&printer::run::Json {
-                name: &name,
-                run: &run,
-            }) + "\n"
-        }
-    })
+    let name = &read.name;
+    match args.format {
+        Format::Text => out.text(Text { name, run: &run }),
+        Format::Json => out.json_line(&Json { name, run: &run }),
+    }
 }
