@@ -29,7 +29,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
+    let command = match Cli::try_parse() {
+        Ok(cli) => cli.command,
+        Err(error) => return cli::refuse(error),
+    };
     let mut out = cli::Output::stdout();
     let outcome = match command {
         Command::Reduce(args) => cli::reduce::run(args, &mut out),

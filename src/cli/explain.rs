@@ -2,15 +2,14 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::explain::Context;
 use nixl_kv_metrics::logs::{KvRecord, parse_line};
 use nixl_kv_metrics::printer::explanation::Text;
 use nixl_kv_metrics::topology::Mode;
-use nixl_kv_metrics::views::DEFAULT_INTERVAL;
 
+use super::flags::{self, IntervalFlag};
 use super::{Outcome, Output, Stop, open_input, read_log};
 
 /// Explain KV lines in plain words, for a given deployment.
@@ -31,13 +30,13 @@ use super::{Outcome, Output, Stop, open_input, read_log};
 #[derive(clap::Args)]
 pub struct Args {
     /// Tensor-parallel size of both instances.
-    #[arg(long, value_name = "N", conflicts_with_all = ["prefill_tp", "decode_tp"])]
+    #[arg(long, value_name = "N", value_parser = flags::tp_size, conflicts_with_all = ["prefill_tp", "decode_tp"])]
     tp: Option<u32>,
     /// Tensor-parallel size of the prefill instance (with --decode-tp).
-    #[arg(long, value_name = "N", requires = "decode_tp")]
+    #[arg(long, value_name = "N", value_parser = flags::tp_size, requires = "decode_tp")]
     prefill_tp: Option<u32>,
     /// Tensor-parallel size of the decode instance (with --prefill-tp).
-    #[arg(long, value_name = "N", requires = "prefill_tp")]
+    #[arg(long, value_name = "N", value_parser = flags::tp_size, requires = "prefill_tp")]
     decode_tp: Option<u32>,
     /// `pull`: decode READs (vLLM's default NixlConnector); `push`: prefill
     /// WRITEs (NixlPushConnector).
@@ -46,9 +45,8 @@ pub struct Args {
     /// The model uses multi-head latent attention (DeepSeek-V2/V3 and kin).
     #[arg(long)]
     mla: bool,
-    /// The logging interval, VLLM_LOG_STATS_INTERVAL, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL.as_secs_f64())]
-    interval: f64,
+    #[command(flatten)]
+    interval: IntervalFlag,
     /// A KV line, or a vLLM log; `-` or nothing for standard input.
     #[arg(value_name = "LINE|FILE")]
     input: Option<OsString>,
@@ -108,12 +106,6 @@ pub fn run(args: Args, out: &mut Output) -> Outcome {
 
 /// The deployment the flags describe.
 fn context(args: &Args) -> Result<Context, String> {
-    if !(args.interval.is_finite() && args.interval > 0.0) {
-        return Err(format!(
-            "--interval: {} is not a positive number of seconds",
-            args.interval
-        ));
-    }
     let tp = match (args.tp, args.prefill_tp, args.decode_tp) {
         (Some(tp), _, _) => Some((tp, tp)),
         (None, Some(prefill), Some(decode)) => Some((prefill, decode)),
@@ -132,5 +124,5 @@ fn context(args: &Args) -> Result<Context, String> {
     Ok(context
         .with_mode(mode)
         .with_mla(args.mla)
-        .with_interval(Duration::from_secs_f64(args.interval)))
+        .with_interval(args.interval.duration()))
 }

@@ -3,6 +3,7 @@
 //! on stderr for bad input.
 
 pub mod explain;
+pub mod flags;
 pub mod output;
 pub mod parse;
 pub mod prometheus;
@@ -14,6 +15,7 @@ use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use nixl_kv_metrics::logs::{KvRecord, LogError, LogParser};
 use nixl_kv_metrics::release::{Family, Release};
 
@@ -30,6 +32,21 @@ pub fn finish(outcome: Outcome, mut out: Output) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Ends a run whose command line clap refused. A value refused by a value
+/// parser ([`flags`]): one line naming the flag, exit status 2. Anything
+/// else (help, version, a usage error) as clap prints it.
+pub fn refuse(error: clap::Error) -> ExitCode {
+    if error.kind() == ErrorKind::ValueValidation
+        && let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg)
+        && let Some(reason) = std::error::Error::source(&error)
+    {
+        let flag = flag.split(' ').next().unwrap_or(flag);
+        eprintln!("nixl-kv-metrics: error: {flag}: {reason}");
+        return ExitCode::from(2);
+    }
+    error.exit()
 }
 
 /// The family of a `--vllm` release, with a note when it is newer than known.

@@ -1,12 +1,12 @@
 //! `nixl-kv-metrics summarize`: a run summary from a vLLM log's KV lines.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::ValueEnum;
 use nixl_kv_metrics::printer::run::{Json, Text};
-use nixl_kv_metrics::views::{DEFAULT_INTERVAL, Run};
+use nixl_kv_metrics::views::Run;
 
+use super::flags::IntervalFlag;
 use super::parse::note_if_empty;
 use super::{Outcome, Output, open_input, read_log};
 
@@ -19,9 +19,8 @@ use super::{Outcome, Output, open_input, read_log};
 /// imply and says why there is no upper one.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The logging interval, VLLM_LOG_STATS_INTERVAL, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL.as_secs_f64())]
-    interval: f64,
+    #[command(flatten)]
+    interval: IntervalFlag,
     /// `text`: for reading; `json`: the same numbers, with bounds.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -38,14 +37,7 @@ enum Format {
 
 /// Prints the summary of every KV line.
 pub fn run(args: Args, out: &mut Output) -> Outcome {
-    if !(args.interval.is_finite() && args.interval > 0.0) {
-        return Err(format!(
-            "--interval: {} is not a positive number of seconds",
-            args.interval
-        )
-        .into());
-    }
-    let mut run = Run::new(Duration::from_secs_f64(args.interval));
+    let mut run = Run::new(args.interval.duration());
     let read = read_log(open_input(args.file)?, |record| {
         run.add(record);
         Ok(())

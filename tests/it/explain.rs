@@ -294,12 +294,25 @@ fn refusals() {
         &explain(&["--prefill-tp", "2", "--decode-tp", "3", LINE], b""),
         &["TP sizes", "must divide"],
     );
-    refused(
-        &explain(&["--tp", "0", LINE], b""),
-        &["TP sizes", "at least 1"],
-    );
-    refused(&explain(&["--interval", "0", LINE], b""), &["--interval"]);
-    refused(&explain(&["--interval", "nan", LINE], b""), &["--interval"]);
+    // Values out of range are refused at the flag, before any input is read.
+    for (flag, value) in [
+        ("--tp", "0"),
+        ("--tp", "1025"),
+        ("--tp", "x"),
+        ("--prefill-tp", "99999999999"),
+        ("--interval", "0"),
+        ("--interval", "nan"),
+        ("--interval", "1e30"),
+        ("--interval", "1e-12"),
+    ] {
+        let mut args = vec![flag, value];
+        if flag == "--prefill-tp" {
+            args.extend(["--decode-tp", "2"]);
+        }
+        args.push(LINE);
+        refused(&explain(&args, b""), &[&format!("{flag}: \"{value}\"")]);
+    }
+    refused(&explain(&["--tp", "0", LINE], b""), &["from 1 to 1024"]);
     let all_bad = b"KV Transfer metrics: x=1\nKV Transfer metrics: y=2\n";
     let output = explain(&[], all_bad);
     assert_eq!(output.status.code(), Some(2));

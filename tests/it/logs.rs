@@ -815,11 +815,21 @@ fn cli_summarize() {
     let avg = &json["overall"]["avg_xfer_ms"];
     assert!(avg["min"].as_f64().unwrap() <= avg["value"].as_f64().unwrap());
 
-    let output = run_cli(
-        &["summarize", "--interval", "0", path.to_str().unwrap()],
-        b"",
-    );
-    assert_eq!(output.status.code(), Some(2));
+    for interval in ["0", "1e30", "0.0001", "x"] {
+        let output = run_cli(
+            &["summarize", "--interval", interval, path.to_str().unwrap()],
+            b"",
+        );
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty());
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!(
+                "nixl-kv-metrics: error: --interval: \"{interval}\" "
+            )) && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
