@@ -7,6 +7,7 @@ use super::{Note, Topic};
 use crate::field::Field;
 use crate::logs::{Engine, Level, Shape};
 use crate::printer::numbers::seconds;
+use crate::prometheus::{FAILED_TRANSFERS, KV_EXPIRED_REQS};
 use crate::topology::Mode;
 
 impl Explainer<'_> {
@@ -68,20 +69,22 @@ impl Explainer<'_> {
                 ),
             );
         }
+        // The Prometheus counters of the failures and expiries the line counts.
+        let counters = format!("{FAILED_TRANSFERS}_total, {KV_EXPIRED_REQS}_total");
         if record.is_zero() {
-            let eight = record.shape == Shape::Eight;
+            let which = if record.shape == Shape::Eight {
+                format!(
+                    ". vLLM 0.15 – 0.30 print no counts, so see which in Prometheus: {counters}."
+                )
+            } else {
+                "; the counts at the end of the line say which.".to_string()
+            };
             add(
                 Topic::ZeroLine,
                 format!(
                     "An all-zero line is not an idle engine (an idle interval prints no line): \
-                     the interval recorded failures or expiries and no successful transfer{}",
-                    if eight {
-                        ". vLLM 0.15 – 0.30 print no counts, so see which in Prometheus: \
-                         vllm:nixl_num_failed_transfers_total, \
-                         vllm:nixl_num_kv_expired_reqs_total."
-                    } else {
-                        "; the counts at the end of the line say which."
-                    }
+                     the interval recorded failures or expiries and no successful \
+                     transfer{which}"
                 ),
             );
         }
@@ -109,9 +112,10 @@ impl Explainer<'_> {
         if record.shape == Shape::Eight && n > 0 {
             add(
                 Topic::NoCounts,
-                "vLLM before 0.31 prints no failure or expiry counts: find them in Prometheus \
-                 (vllm:nixl_num_failed_transfers_total, vllm:nixl_num_kv_expired_reqs_total)."
-                    .to_string(),
+                format!(
+                    "vLLM before 0.31 prints no failure or expiry counts: find them in \
+                     Prometheus ({counters})."
+                ),
             );
         }
         let count = |field| self.count(field);

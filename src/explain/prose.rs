@@ -499,13 +499,13 @@ impl<'a> Explainer<'a> {
         rows.push(Derived {
             label: "MiB moved",
             value: Figure::Total(reading.sums.total_mib),
-            how: format!("{n} × Avg MB per transfer"),
+            how: format!("{n} × {}", Field::AvgMbPerTransfer),
         });
         if let Some(k) = self.per_request {
             rows.push(Derived {
                 label: "MiB per request",
                 value: Figure::Total(reading.avg_mib.scale(k as f64)),
-                how: format!("Avg MB per transfer × {k}"),
+                how: format!("{} × {k}", Field::AvgMbPerTransfer),
             });
         }
         rows.push(Derived {

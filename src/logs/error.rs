@@ -108,9 +108,10 @@ impl fmt::Display for ErrorKind {
             } => write!(f, "{}={text}: expected {expected}", field.name()),
             ErrorKind::Inconsistent { field, text } => write!(
                 f,
-                "{}={text} does not fit Num successful transfers: vLLM prints every timing \
-                 field as the integer 0 when no transfer succeeded, and as a float otherwise",
-                field.name()
+                "{}={text} does not fit {}: vLLM prints every timing field as the integer 0 \
+                 when no transfer succeeded, and as a float otherwise",
+                field.name(),
+                Field::NumSuccessfulTransfers.name()
             ),
             ErrorKind::Dict { message } => write!(f, "MultiConnector entry: {message}"),
             ErrorKind::TooLong => write!(f, "line longer than {MAX_LINE} bytes"),
