@@ -79,8 +79,4 @@ pub use shape::{Families, Shape};
 /// The longest line kept whole, 1 MiB. A longer line is read through without
 /// being stored; if it is a KV line it is reported as
 /// [`ErrorKind::TooLong`]. vLLM's KV lines are under 1 KiB.
-///
-/// ```
-/// assert_eq!(nixl_kv_metrics::logs::MAX_LINE, 1_048_576);
-/// ```
 pub const MAX_LINE: usize = 1 << 20;

@@ -45,12 +45,7 @@ impl Bounded {
     /// ```
     pub const ZERO: Bounded = Bounded::exact(0.0);
 
-    /// A value with bounds.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::views::Bounded;
-    /// assert_eq!(Bounded::new(1.0, 0.5, 2.0).max, 2.0);
-    /// ```
+    /// `value`, known to lie in `[min, max]`.
     pub const fn new(value: f64, min: f64, max: f64) -> Bounded {
         Bounded { value, min, max }
     }

@@ -42,10 +42,6 @@ pub use bounded::{Bounded, Range};
 pub use reading::{Busy, LineReading, Sums};
 pub use run::{P90Bounds, Run, Totals};
 
-/// vLLM's default logging interval, `VLLM_LOG_STATS_INTERVAL` = 10 s.
-///
-/// ```
-/// use nixl_kv_metrics::views::DEFAULT_INTERVAL;
-/// assert_eq!(DEFAULT_INTERVAL.as_secs(), 10);
-/// ```
+/// vLLM's default logging interval, `VLLM_LOG_STATS_INTERVAL` = 10 s: the
+/// one default of every interval in the crate and its command line.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);

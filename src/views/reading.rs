@@ -150,17 +150,9 @@ impl AddAssign for Sums {
     }
 }
 
-/// Bounds for the time an engine had at least one transfer in flight; see
-/// [`LineReading`].
-///
-/// ```
-/// use nixl_kv_metrics::views::{Busy, Range};
-/// let busy = Busy {
-///     concurrency: Range { min: 1.0, max: 4.0 },
-///     mib_s: Range { min: 1629.5, max: 3460.0 },
-/// };
-/// assert!(busy.concurrency.max <= 4.0);
-/// ```
+/// Bounds for the time an engine had at least one transfer in flight: the
+/// mean number in flight, and the mean MiB/s, while any was. [`LineReading`]
+/// derives them (see its `busy`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Busy {
     /// Transfers in flight on average while any was.
