@@ -1,5 +1,5 @@
-//! Reading vLLM logs (`logs`), what their lines imply (`views`), and the
-//! `parse` and `summarize` subcommands, run as a user runs them.
+//! Reading vLLM logs (`logs`) and what their lines imply (`views`); the
+//! `parse` and `summarize` subcommands, run as a user runs them, in `cli`.
 //!
 //! The fixtures in `tests/fixtures/logs` are written by
 //! `scripts/log_fixtures.py`, around KV lines that real vLLM releases printed
@@ -19,6 +19,8 @@ use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, LineReading, Run};
 use proptest::collection::vec;
 use proptest::prelude::*;
+
+mod cli;
 
 /// The line of vLLM issue #41230 (facts.md section 6).
 const ISSUE_LINE: &str = "KV Transfer metrics: Num successful transfers=4, Avg xfer time (ms)=1.381, \
@@ -665,171 +667,6 @@ fn an_all_zero_eight_field_line_is_f4() {
     let record = parse_line(stats.reduce().to_string()).unwrap().unwrap();
     assert_eq!(record.families().to_string(), "F4");
     assert_eq!(record.families().releases(), "0.15.0 – 0.30.x");
-}
-
-use crate::support::run as run_cli;
-
-fn text(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).expect("UTF-8 output")
-}
-
-#[test]
-fn cli_parse_json_lines() {
-    let output = run_cli(&["parse", fixture("dp2.log").to_str().unwrap()], b"");
-    assert!(output.status.success());
-    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
-    let lines: Vec<serde_json::Value> = text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON"))
-        .collect();
-    assert_eq!(lines.len(), 5);
-    let first = &lines[0];
-    assert_eq!(first["line"], 4);
-    assert_eq!(first["release"], "F6");
-    assert_eq!(first["vllm"], "0.32.0 – 0.34.0 and newer");
-    assert_eq!(first["engine"], 0);
-    assert_eq!(first["timestamp"], "07-13 16:33:48");
-    assert_eq!(first["level"], "INFO");
-    assert_eq!(first["fields"]["Throughput (MB/s)"], 59398.973);
-    assert_eq!(first["fields"]["Num successful transfers"], 1);
-    assert!(first["fields"]["Avg number of descriptors"].is_f64());
-    assert!(lines[4].get("engine").is_none());
-    // Fields in vLLM's order.
-    let raw = text(&output.stdout).lines().next().unwrap();
-    let order: Vec<usize> = Family::F6
-        .fields()
-        .iter()
-        .map(|f| raw.find(f.name()).unwrap())
-        .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]));
-
-    let output = run_cli(&["parse", fixture("families.log").to_str().unwrap()], b"");
-    let lines: Vec<serde_json::Value> = text(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines[0]["release"], "F1");
-    assert_eq!(lines[0]["fields"]["num_successful_transfers"], 7);
-    assert_eq!(lines[1]["release"], "F2-F4");
-    assert_eq!(lines[1]["vllm"], "0.11.1 – 0.30.x");
-    assert_eq!(lines[2]["fields"]["Throughput (MB/s)"], "inf");
-    assert_eq!(lines[3]["fields"]["Throughput (MB/s)"], "nan");
-
-    let output = run_cli(&["parse", fixture("aggregated.log").to_str().unwrap()], b"");
-    let first: serde_json::Value =
-        serde_json::from_str(text(&output.stdout).lines().next().unwrap()).unwrap();
-    assert_eq!(first["aggregated_engines"], 2);
-    assert!(first.get("engine").is_none());
-}
-
-#[test]
-fn cli_parse_csv() {
-    let output = run_cli(
-        &["parse", "--format", "csv", "-"],
-        &std::fs::read(fixture("families.log")).unwrap(),
-    );
-    assert!(output.status.success());
-    let rows: Vec<&str> = text(&output.stdout).lines().collect();
-    assert_eq!(rows.len(), 7);
-    let header: Vec<&str> = rows[0].split(',').collect();
-    assert_eq!(&header[..3], ["line", "release", "engine"]);
-    let fields: Vec<&str> = Family::F6.fields().iter().map(|f| f.name()).collect();
-    assert_eq!(&header[3..14], &fields[..]);
-    assert_eq!(header[14], "num_successful_transfers");
-    assert_eq!(rows[1], "1,F1,,,,,,,,,,,,,7");
-    assert!(rows.iter().all(|row| row.split(',').count() == 15));
-    assert!(rows[3].contains(",inf,"));
-    assert!(rows[4].contains(",nan,"));
-}
-
-#[test]
-fn cli_parse_warns_about_malformed_lines_and_succeeds() {
-    let output = run_cli(&["parse", fixture("malformed.log").to_str().unwrap()], b"");
-    assert!(output.status.success());
-    assert_eq!(text(&output.stdout).lines().count(), 2);
-    let warnings: Vec<&str> = text(&output.stderr).lines().collect();
-    assert_eq!(warnings.len(), 10, "{warnings:?}");
-    assert!(warnings[0].starts_with("nixl-kv-metrics: warning: "));
-    assert!(warnings[0].contains("malformed.log: line 2: unknown field"));
-    assert!(warnings.iter().all(|w| w.ends_with("; line skipped")));
-}
-
-#[test]
-fn cli_missing_file_is_one_error_line_and_status_2() {
-    for command in ["parse", "summarize"] {
-        let output = run_cli(&[command, "/nonexistent/vllm.log"], b"");
-        assert_eq!(output.status.code(), Some(2));
-        assert!(output.stdout.is_empty());
-        let stderr = text(&output.stderr);
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("nixl-kv-metrics: error: /nonexistent/vllm.log: cannot read"));
-    }
-}
-
-#[test]
-fn cli_parse_notes_a_log_without_kv_lines() {
-    let output = run_cli(&["parse"], b"INFO hello\nINFO world\n");
-    assert!(output.status.success());
-    assert!(output.stdout.is_empty());
-    assert!(text(&output.stderr).contains("no \"KV Transfer metrics:\" line in 2 lines"));
-}
-
-#[test]
-fn cli_summarize() {
-    let path = fixture("dp2.log");
-    let output = run_cli(&["summarize", path.to_str().unwrap()], b"");
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let summary = text(&output.stdout);
-    for expected in [
-        "5 KV lines (lines 4 – 13), 07-13 16:33:48 – 07-13 16:34:09",
-        "engine 0: 2 lines (1 all-zero, 1 at DEBUG)",
-        "engine 1: 2 lines",
-        "engine unknown",
-        "all engines: 5 lines",
-        "P90s cannot be combined",
-        "Num failed transfers",
-    ] {
-        assert!(
-            summary.contains(expected),
-            "{expected:?} not in:\n{summary}"
-        );
-    }
-
-    let output = run_cli(
-        &[
-            "summarize",
-            "--format",
-            "json",
-            "--interval",
-            "5",
-            path.to_str().unwrap(),
-        ],
-        b"",
-    );
-    let json: serde_json::Value = serde_json::from_str(text(&output.stdout)).unwrap();
-    assert_eq!(json["interval_s"], 5.0);
-    assert_eq!(json["overall"]["transfers"], 10);
-    assert_eq!(json["engines"][1]["engine"], 0);
-    assert_eq!(json["engines"][1]["logged_seconds"], 10.0);
-    assert!(json["overall"].get("mean_concurrency").is_none());
-    let avg = &json["overall"]["avg_xfer_ms"];
-    assert!(avg["min"].as_f64().unwrap() <= avg["value"].as_f64().unwrap());
-
-    for interval in ["0", "1e30", "0.0001", "x"] {
-        let output = run_cli(
-            &["summarize", "--interval", interval, path.to_str().unwrap()],
-            b"",
-        );
-        assert_eq!(output.status.code(), Some(2));
-        assert!(output.stdout.is_empty());
-        let stderr = text(&output.stderr);
-        assert!(
-            stderr.starts_with(&format!(
-                "nixl-kv-metrics: error: --interval: \"{interval}\" "
-            )) && stderr.lines().count() == 1,
-            "{stderr}"
-        );
-    }
 }
 
 #[test]
