@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nixl_kv_metrics::input::Interval;
+use nixl_kv_metrics::printer::words::excerpt;
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
 use nixl_kv_metrics::release::Release;
 
@@ -72,7 +73,8 @@ fn created_at(text: &str) -> Result<Option<f64>, String> {
         _ => match text.parse::<f64>() {
             Ok(seconds) if seconds.is_finite() => Ok(Some(seconds)),
             _ => Err(format!(
-                "--created: {text:?} is not a number of seconds, `now` or `none`"
+                "--created: {} is not a number of seconds, `now` or `none`",
+                excerpt(text.as_bytes())
             )),
         },
     }

@@ -6,6 +6,7 @@ use std::io;
 
 use super::MAX_LINE;
 use crate::field::Field;
+use crate::printer::words::excerpt;
 
 /// What is wrong with a KV line.
 ///
@@ -75,9 +76,15 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorKind::Empty => f.write_str("no fields after \"KV Transfer metrics:\""),
-            ErrorKind::MissingEquals { text } => write!(f, "no '=' in {text:?}"),
+            ErrorKind::MissingEquals { text } => {
+                write!(f, "no '=' in {}", excerpt(text.as_bytes()))
+            }
             ErrorKind::UnknownField { name } => {
-                write!(f, "unknown field {name:?} (not a NIXL stats line?)")
+                write!(
+                    f,
+                    "unknown field {} (not a NIXL stats line?)",
+                    excerpt(name.as_bytes())
+                )
             }
             ErrorKind::OutOfOrder {
                 field,
@@ -209,5 +216,23 @@ impl std::error::Error for LogError {
             LogError::Malformed(error) => Some(error),
             LogError::Io { error, .. } => Some(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::logs::parse_line;
+
+    #[test]
+    fn input_is_quoted_short_and_escaped() {
+        let line = format!("KV Transfer metrics: \x1b[2J{}=1", "x".repeat(1000));
+        let error = parse_line(line).unwrap_err().to_string();
+        assert!(
+            error.starts_with("unknown field \"\\u{1b}[2Jxxx"),
+            "{error}"
+        );
+        assert!(error.len() < 120 && !error.contains('\x1b'), "{error}");
+        let error = parse_line("KV Transfer metrics: Avg").unwrap_err();
+        assert_eq!(error.to_string(), "no '=' in \"Avg\"");
     }
 }
