@@ -85,82 +85,113 @@ fn library(context: Context, line: &str) -> String {
     Text(&context.explain(&parse_line(line).unwrap().unwrap())).to_string()
 }
 
+/// Runs `explain` with `flags` on [`LINE`]; asserts that it prints exactly
+/// the library's text for `context`, followed by the hint when the TP is
+/// unknown; returns the text.
+fn explains_as_library(flags: &[&str], context: Context) -> String {
+    let args: Vec<&str> = flags.iter().copied().chain([LINE]).collect();
+    let out = success(&explain(&args, b""));
+    let hint = if context.tp_sizes().is_none() {
+        HINT
+    } else {
+        ""
+    };
+    assert_eq!(out, library(context, LINE) + hint);
+    out
+}
+
+/// Asserts that `text` contains each of `phrases`.
+fn assert_says(text: &str, phrases: &[&str]) {
+    for phrase in phrases {
+        assert!(text.contains(phrase), "{phrase:?} in\n{text}");
+    }
+}
+
 #[test]
 fn tp_1_reads_one_request_per_read() {
-    let out = success(&explain(&["--tp", "1", LINE], b""));
-    assert_eq!(out, library(Context::tp(1).unwrap(), LINE));
-    let out = flat(&out);
-    assert!(out.contains("per request: 1 READ, one per decode rank"));
-    assert!(out.contains("At 1 READ per request that is 4 requests."));
-    assert!(out.contains("the whole request's KV cache"));
-    assert!(out.contains("pooled over the single decode rank of this engine"));
+    let out = explains_as_library(&["--tp", "1"], Context::tp(1).unwrap());
+    assert_says(
+        &flat(&out),
+        &[
+            "per request: 1 READ, one per decode rank",
+            "At 1 READ per request that is 4 requests.",
+            "the whole request's KV cache",
+            "pooled over the single decode rank of this engine",
+        ],
+    );
 }
 
 #[test]
 fn tp_2_is_exactly_the_library_s_text() {
-    let out = success(&explain(&["--tp", "2", LINE], b""));
-    assert_eq!(out, library(Context::tp(2).unwrap(), LINE));
-    for expected in [
-        "line 1: engine unknown, 8 fields (F2-F4: vLLM 0.11.1 – 0.30.x)\n",
-        "deployment: TP 2 on both instances, pull (decode READs), standard attention\n",
-        "per request: 2 READs, one per decode rank (decode TP 2 = prefill TP 2)\n",
-        "  MiB moved                9.000 [8.998, 9.002]\n",
-        "  in flight, average       0.000552 [0.000552, 0.000553]\n",
-        "  MiB/s over the interval  0.900\n",
-        "  MiB/s while busy         1629.5 – 3461.6\n",
-        "  * Pull mode: decode issues the READs and records them, so this line is from\n",
-    ] {
-        assert!(out.contains(expected), "{expected:?} in\n{out}");
-    }
+    let out = explains_as_library(&["--tp", "2"], Context::tp(2).unwrap());
+    assert_says(
+        &out,
+        &[
+            "line 1: engine unknown, 8 fields (F2-F4: vLLM 0.11.1 – 0.30.x)\n",
+            "deployment: TP 2 on both instances, pull (decode READs), standard attention\n",
+            "per request: 2 READs, one per decode rank (decode TP 2 = prefill TP 2)\n",
+            "  MiB moved                9.000 [8.998, 9.002]\n",
+            "  in flight, average       0.000552 [0.000552, 0.000553]\n",
+            "  MiB/s over the interval  0.900\n",
+            "  MiB/s while busy         1629.5 – 3461.6\n",
+            "  * Pull mode: decode issues the READs and records them, so this line is from\n",
+        ],
+    );
     assert!(!out.contains("hint:"));
-    let prose = flat(&out);
-    assert!(prose.contains("At 2 READs per request that is 2 requests."));
-    assert!(prose.contains("A request moved about 2.25 MiB × 2 = 4.5 MiB."));
+    assert_says(
+        &flat(&out),
+        &[
+            "At 2 READs per request that is 2 requests.",
+            "A request moved about 2.25 MiB × 2 = 4.5 MiB.",
+        ],
+    );
 }
 
 #[test]
 fn prefill_tp_above_decode_tp() {
-    let out = success(&explain(
-        &["--prefill-tp", "4", "--decode-tp", "2", LINE],
-        b"",
-    ));
-    assert_eq!(out, library(Context::hetero(4, 2).unwrap(), LINE));
-    let out = flat(&out);
-    assert!(out.contains("per request: 4 READs, each of the 2 decode ranks READs from 2 prefill"));
-    assert!(out.contains("At 4 READs per request that is 1 request."));
-    assert!(out.contains("a 1/2 share of one decode rank's slice"));
-    assert!(out.contains("head slices of blocks"));
+    let flags = ["--prefill-tp", "4", "--decode-tp", "2"];
+    let out = explains_as_library(&flags, Context::hetero(4, 2).unwrap());
+    assert_says(
+        &flat(&out),
+        &[
+            "per request: 4 READs, each of the 2 decode ranks READs from 2 prefill",
+            "At 4 READs per request that is 1 request.",
+            "a 1/2 share of one decode rank's slice",
+            "head slices of blocks",
+        ],
+    );
 }
 
 #[test]
 fn mla_with_and_without_tp() {
-    let out = success(&explain(&["--mla", LINE], b""));
-    assert_eq!(
-        out,
-        library(Context::unknown().with_mla(true), LINE) + HINT,
-        "the hint follows the explanation"
+    let out = explains_as_library(&["--mla"], Context::unknown().with_mla(true));
+    assert_says(
+        &flat(&out),
+        &[
+            "deployment: TP unknown, pull (decode READs), MLA model",
+            "whole latent",
+            "4 requests at TP 1, 2 requests at TP 2 or 1 request at TP 4",
+        ],
     );
-    let out = flat(&out);
-    assert!(out.contains("deployment: TP unknown, pull (decode READs), MLA model"));
-    assert!(out.contains("whole latent"));
-    assert!(out.contains("4 requests at TP 1, 2 requests at TP 2 or 1 request at TP 4"));
-
-    let hetero = ["--mla", "--prefill-tp", "4", "--decode-tp", "2", LINE];
-    let out = flat(&success(&explain(&hetero, b"")));
-    assert!(out.contains("only notifies the other one"), "{out}");
-    assert!(out.contains("At 2 READs per request that is 2 requests."));
+    let flags = ["--mla", "--prefill-tp", "4", "--decode-tp", "2"];
+    let out = explains_as_library(&flags, Context::hetero(4, 2).unwrap().with_mla(true));
+    assert_says(
+        &flat(&out),
+        &[
+            "only notifies the other one",
+            "At 2 READs per request that is 2 requests.",
+        ],
+    );
 }
 
 #[test]
 fn push_mode_reads_writes_on_prefill() {
-    let out = success(&explain(&["--mode", "push", "--tp", "2", LINE], b""));
-    assert_eq!(
-        out,
-        library(Context::tp(2).unwrap().with_mode(Mode::Push), LINE)
+    let push = Context::tp(2).unwrap().with_mode(Mode::Push);
+    let out = explains_as_library(&["--mode", "push", "--tp", "2"], push);
+    assert_says(
+        &flat(&out),
+        &["4 WRITEs completed", "from the prefill instance's log"],
     );
-    let out = flat(&out);
-    assert!(out.contains("4 WRITEs completed"));
-    assert!(out.contains("from the prefill instance's log"));
 }
 
 #[test]
