@@ -148,3 +148,14 @@ pub fn read_log(input: Input, mut each: impl FnMut(&KvRecord) -> Outcome) -> Res
         lines: parser.lines_read(),
     })
 }
+
+/// A note on stderr when the log has no KV line at all (not an error: an
+/// idle server logs none).
+pub fn note_if_empty(read: &LogRead) {
+    if read.records == 0 && read.skipped == 0 {
+        eprintln!(
+            "nixl-kv-metrics: note: {}: no \"KV Transfer metrics:\" line in {} lines",
+            read.name, read.lines
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use nixl_kv_metrics::printer::record::{CsvRow, csv_header};
 
-use super::{LogRead, Outcome, Output, open_input, read_log};
+use super::{Outcome, Output, note_if_empty, open_input, read_log};
 
 /// Print every `KV Transfer metrics:` line of a vLLM log as a record.
 ///
@@ -55,15 +55,4 @@ pub fn run(args: Args, out: &mut Output) -> Outcome {
     })?;
     note_if_empty(&read);
     Ok(())
-}
-
-/// A note on stderr when the log has no KV line at all (not an error: an
-/// idle server logs none).
-pub(super) fn note_if_empty(read: &LogRead) {
-    if read.records == 0 && read.skipped == 0 {
-        eprintln!(
-            "nixl-kv-metrics: note: {}: no \"KV Transfer metrics:\" line in {} lines",
-            read.name, read.lines
-        );
-    }
 }

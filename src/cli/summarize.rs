@@ -7,8 +7,7 @@ use nixl_kv_metrics::printer::run::{Json, Text};
 use nixl_kv_metrics::views::Run;
 
 use super::flags::IntervalFlag;
-use super::parse::note_if_empty;
-use super::{Outcome, Output, open_input, read_log};
+use super::{Outcome, Output, note_if_empty, open_input, read_log};
 
 /// Summarize a vLLM log's KV lines: per engine and overall.
 ///

@@ -7,6 +7,9 @@
 //! line and the release [`Families`] that print that shape, the [`Engine`]
 //! whose logger printed it, and the level and time of the logger's prefix.
 //!
+//! [`BufRead`]: std::io::BufRead
+//! [`Value`]: crate::reduce::Value
+//!
 //! It recognises
 //!
 //! * every family's line: 0.11.0's `num_successful_transfers=N`; the eight

@@ -6,7 +6,7 @@
 //! The shapes are `Serialize` impls beside what they print
 //! ([`line`](super::line), [`record`](super::record), [`run`](super::run));
 //! the digits and the inf/nan policy are here, once: a float field
-//! serializes as a [`Float`], and [`write`] and [`to_string`] run every value
+//! serializes as a [`Float`], and [`write()`] and [`to_string`] run every value
 //! through [`ReprFormatter`].
 //!
 //! ```

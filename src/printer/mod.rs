@@ -12,7 +12,7 @@
 //! * [`explanation`]: an explained KV line as text (`explain`);
 //! * [`json`]: JSON with Python's `repr` digits for every float, and the
 //!   one policy for `inf` and `nan`;
-//! * [`line`]: vLLM's line as JSON (`reduce --format json`);
+//! * [`line`](mod@line): vLLM's line as JSON (`reduce --format json`);
 //! * [`record`]: a KV line read from a log, as JSON or CSV (`parse`);
 //! * [`run`]: a run of KV lines summarized, as text or JSON (`summarize`).
 
