@@ -4,22 +4,27 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use nixl_kv_metrics::prometheus::PrometheusVersion;
 use nixl_kv_metrics::release::{Family, Release};
 use serde_json::Value;
 
-/// Runs `nixl-kv-metrics` with `args`, feeding `stdin` (written from another
-/// thread, so that a large input cannot deadlock against the output).
-pub fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nixl-kv-metrics"))
+/// Starts `nixl-kv-metrics` with `args` and every standard stream piped.
+pub fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_nixl-kv-metrics"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the binary starts");
+        .expect("the binary starts")
+}
+
+/// Runs `nixl-kv-metrics` with `args`, feeding `stdin` (written from another
+/// thread, so that a large input cannot deadlock against the output).
+pub fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     let mut pipe = child.stdin.take().expect("stdin is piped");
     let input = stdin.to_vec();
     let writer = std::thread::spawn(move || {

@@ -3,7 +3,6 @@
 //! output streamed while the input is still being read.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -180,13 +179,7 @@ fn cli_summarize() {
 /// it (`| head -1`) ends the run quietly, with exit status 0.
 #[test]
 fn cli_parse_streams_and_stops_quietly_when_the_reader_goes() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nixl-kv-metrics"))
-        .args(["parse", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = crate::support::spawn(&["parse", "-"]);
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let seen = Arc::new(AtomicBool::new(false));
     let limit = 256 << 20;
