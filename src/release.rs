@@ -326,10 +326,7 @@ impl Family {
             .windows(2)
             .find(|pair| pair[0] == self)
             .map(|pair| pair[1]);
-        Releases {
-            first: self.first_release(),
-            last: next.map_or(Last::Newest, |next| Last::before(next.first_release())),
-        }
+        Releases::before(self.first_release(), next.map(Family::first_release))
     }
 
     /// The fields of the log line, in the order vLLM prints them.
@@ -453,6 +450,23 @@ pub struct Releases {
 }
 
 impl Releases {
+    /// The releases from `first` up to the last before `next`, or to the
+    /// newest and any newer when there is no `next`.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::release::{Release, Releases};
+    ///
+    /// let r = |s: &str| s.parse::<Release>().unwrap();
+    /// assert_eq!(Releases::before(r("0.23.0"), Some(r("0.26.0"))).to_string(), "0.23.0 – 0.25.x");
+    /// assert_eq!(Releases::before(r("0.26.0"), None).to_string(), "0.26.0 – 0.34.0 and newer");
+    /// ```
+    pub fn before(first: Release, next: Option<Release>) -> Releases {
+        Releases {
+            first,
+            last: next.map_or(Last::Newest, Last::before),
+        }
+    }
+
     /// From the first of these releases to the last of `later`'s.
     pub fn through(self, later: Releases) -> Releases {
         Releases {

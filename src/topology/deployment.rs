@@ -1,6 +1,8 @@
 //! A validated P/D deployment and its rank mapping.
 
-use super::{Instance, Mode, ModelGeometry, Parallelism, TopologyError};
+use super::{
+    Instance, KvRegistration, Mode, ModelGeometry, NixlMerge, Parallelism, TopologyError, runs,
+};
 
 /// Where a request's blocks sit in the KV-cache tensors, on both instances.
 ///
@@ -51,6 +53,8 @@ pub struct Deployment {
     decode: Parallelism,
     mode: Mode,
     layout: BlockLayout,
+    registration: KvRegistration,
+    merge: NixlMerge,
 }
 
 impl Deployment {
@@ -124,7 +128,83 @@ impl Deployment {
             decode,
             mode,
             layout,
+            registration: KvRegistration::WholeBlocks,
+            merge: NixlMerge::DenseStrides,
         })
+    }
+
+    /// The same deployment with the KV cache registered as `registration`
+    /// (by default [`KvRegistration::WholeBlocks`], what every backend does
+    /// from vLLM 0.26.0; [`KvRegistration::of`] gives it for a release and
+    /// backend). It changes descriptor counts only, never bytes.
+    ///
+    /// ```
+    /// # use nixl_kv_metrics::topology::*;
+    /// // The line of vLLM issue #41230: one 16-token block of a 36-layer model.
+    /// let d = Deployment::new(ModelGeometry::attention(36, 8, 128), Parallelism::tp(1),
+    ///     Parallelism::tp(1), Mode::Pull, BlockLayout::Contiguous)?;
+    /// let old = d.with_registration(KvRegistration::TwoRegions); // vLLM 0.11 – 0.22, FlashAttention
+    /// assert_eq!(d.plan(16, 0)?.transfers[0].descriptors, 36);
+    /// assert_eq!(old.plan(16, 0)?.transfers[0].descriptors, 72);
+    /// assert_eq!(old.plan(16, 0)?.total_bytes(), d.plan(16, 0)?.total_bytes());
+    /// # Ok::<(), TopologyError>(())
+    /// ```
+    pub fn with_registration(self, registration: KvRegistration) -> Deployment {
+        Deployment {
+            registration,
+            ..self
+        }
+    }
+
+    /// The same deployment under another NIXL merge rule (by default
+    /// [`NixlMerge::DenseStrides`], NIXL 1.4 on).
+    pub fn with_nixl_merge(self, merge: NixlMerge) -> Deployment {
+        Deployment { merge, ..self }
+    }
+
+    /// How the KV cache is registered with NIXL.
+    pub fn registration(&self) -> KvRegistration {
+        self.registration
+    }
+
+    /// The descriptors NIXL reports for one transfer of the blocks
+    /// `local[i]` ← `remote[i]`, for this deployment's layers per stage,
+    /// registration and TP sizes ([`KvRegistration::descriptors`]).
+    ///
+    /// ```
+    /// # use nixl_kv_metrics::topology::*;
+    /// // Measured on vLLM 0.34.0 (tests/golden/realstack): 4 layers, 7 blocks.
+    /// let d = Deployment::new(ModelGeometry::attention(4, 4, 64), Parallelism::tp(1),
+    ///     Parallelism::tp(2), Mode::Pull, BlockLayout::Contiguous)?;
+    /// let adjacent: Vec<u32> = (10..17).collect();
+    /// assert_eq!(d.descriptors(&adjacent, &adjacent), 28); // head slices never merge
+    /// let same_tp = Deployment::new(ModelGeometry::attention(4, 4, 64), Parallelism::tp(2),
+    ///     Parallelism::tp(2), Mode::Pull, BlockLayout::Contiguous)?;
+    /// assert_eq!(same_tp.descriptors(&adjacent, &adjacent), 4);
+    /// # Ok::<(), TopologyError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `local` and `remote` differ in length.
+    pub fn descriptors(&self, local: &[u32], remote: &[u32]) -> u64 {
+        assert_eq!(
+            local.len(),
+            remote.len(),
+            "one remote block per local block"
+        );
+        self.descriptor_count(local.len() as u64, runs(local, remote))
+    }
+
+    /// The descriptors of one transfer of `blocks` blocks forming `runs`.
+    pub(super) fn descriptor_count(&self, blocks: u64, runs: u64) -> u64 {
+        self.registration.count(
+            self.layers_per_stage(),
+            blocks,
+            runs,
+            !self.whole_blocks(),
+            self.merge,
+        )
     }
 
     /// The model's geometry.

@@ -45,10 +45,12 @@ use std::fmt;
 mod deployment;
 mod model;
 mod plan;
+mod registration;
 
 pub use deployment::{BlockLayout, Deployment};
 pub use model::{Dtype, ModelGeometry};
 pub use plan::{Notification, PlannedTransfer, RequestPlan};
+pub use registration::{Backend, KvRegistration, NixlMerge, Unregistrable, runs};
 
 /// One of the two instances of a P/D deployment.
 ///

@@ -46,8 +46,7 @@ impl Dtype {
 ///
 /// let fp8 = ModelGeometry::LLAMA_3_1_8B.with_dtype(Dtype::Fp8);
 /// assert_eq!(fp8.dtype_bytes, 1);
-/// assert_eq!(fp8.regions_per_layer(), 2); // K and V
-/// assert_eq!(ModelGeometry::DEEPSEEK_V3.regions_per_layer(), 1);
+/// assert!(ModelGeometry::DEEPSEEK_V3.is_mla());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ModelGeometry {
@@ -138,17 +137,5 @@ impl ModelGeometry {
     /// ```
     pub const fn is_mla(&self) -> bool {
         self.mla_latent_width.is_some()
-    }
-
-    /// Registered memory regions per layer: a K and a V tensor (2), or one
-    /// latent tensor for MLA (1). Each region contributes one descriptor per
-    /// block before NIXL merges contiguous runs.
-    ///
-    /// ```
-    /// use nixl_kv_metrics::topology::ModelGeometry;
-    /// assert_eq!(ModelGeometry::QWEN3_0_6B.regions_per_layer(), 2);
-    /// ```
-    pub const fn regions_per_layer(&self) -> u32 {
-        if self.is_mla() { 1 } else { 2 }
     }
 }

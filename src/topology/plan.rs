@@ -14,7 +14,7 @@ use crate::topology::BlockLayout;
 /// let t = d.plan(640, 0)?.transfers[0];
 /// assert_eq!((t.prefill_rank, t.decode_rank, t.recorder), (0, 0, Instance::Decode));
 /// assert_eq!(t.recorder_rank(), 0);
-/// assert_eq!((t.descriptors_unmerged, t.descriptors), (2_240, 56));
+/// assert_eq!((t.descriptors_unmerged, t.descriptors), (1_120, 28));
 /// # Ok::<(), TopologyError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,7 +29,8 @@ pub struct PlannedTransfer {
     pub recorder: Instance,
     /// Bytes moved (NIXL's `totalBytes`).
     pub bytes: u64,
-    /// Descriptors in the list vLLM builds: regions × blocks.
+    /// Descriptors in the list vLLM builds, before NIXL merges any: layers ×
+    /// blocks × [`KvRegistration::per_layer_and_block`](super::KvRegistration::per_layer_and_block).
     pub descriptors_unmerged: u32,
     /// Descriptors after NIXL merged contiguous runs: what telemetry reports
     /// as `descCount`.
@@ -131,19 +132,22 @@ impl Deployment {
     /// max(1, kv_heads / max(P_TP, D_TP))` (the full per-rank slice at equal
     /// TP; the decode rank's slice when `D_TP > P_TP`; `1/k` of it when
     /// `P_TP > D_TP`). MLA: `blocks × block_size × layers × latent ×
-    /// dtype_bytes`. Descriptors: `regions × blocks` (2 regions per layer,
-    /// 1 for MLA), merged to one per region when the layout is
-    /// [`BlockLayout::Contiguous`] and descriptors cover whole blocks on
-    /// both sides.
+    /// dtype_bytes`. Descriptors: as [`Deployment::descriptors`] counts them
+    /// for the deployment's [`KvRegistration`](super::KvRegistration), the
+    /// blocks forming one run ([`BlockLayout::Contiguous`]) or none adjacent
+    /// ([`BlockLayout::Scattered`]).
     ///
     /// ```
     /// # use nixl_kv_metrics::topology::*;
     /// // The example line of vLLM issue #41230: one 16-token block of a
-    /// // 36-layer, 8-KV-head model at TP=1 is 72 descriptors of 32 KiB.
+    /// // 36-layer, 8-KV-head model at TP=1: 2.25 MiB in 36 descriptors (K and
+    /// // V packed, vLLM 0.26 on), 72 where K and V are two regions.
     /// let d = Deployment::new(ModelGeometry::attention(36, 8, 128), Parallelism::tp(1),
     ///     Parallelism::tp(1), Mode::Pull, BlockLayout::Contiguous)?;
     /// let t = d.plan(16, 0)?.transfers[0];
-    /// assert_eq!((t.bytes, t.descriptors), (2_359_296, 72));
+    /// assert_eq!((t.bytes, t.descriptors), (2_359_296, 36));
+    /// let split = d.with_registration(KvRegistration::TwoRegions);
+    /// assert_eq!(split.plan(16, 0)?.transfers[0].descriptors, 72);
     /// assert_eq!(d.plan(16, 17), Err(TopologyError::HitBeyondPrompt { tokens: 16, hit: 17 }));
     /// # Ok::<(), TopologyError>(())
     /// ```
@@ -209,30 +213,30 @@ impl Deployment {
     fn transfer_size(&self, blocks: u32) -> Result<(u64, u32, u32), TopologyError> {
         let model = self.model();
         let layers = self.layers_per_stage();
-        let regions = layers
-            .checked_mul(model.regions_per_layer())
-            .ok_or(TopologyError::Overflow)?;
-        let per_token_region = match model.mla_latent_width {
+        // K and V (twice a head's elements per token and layer), or MLA's latent.
+        let per_token_layer = match model.mla_latent_width {
             Some(latent) => u64::from(latent),
-            None => self.heads_per_transfer() * u64::from(model.head_dim),
+            None => 2 * self.heads_per_transfer() * u64::from(model.head_dim),
         };
         let bytes = [
             u64::from(blocks),
             u64::from(model.block_size),
-            u64::from(regions),
-            per_token_region,
+            u64::from(layers),
+            per_token_layer,
             u64::from(model.dtype_bytes),
         ]
         .into_iter()
         .try_fold(1u64, u64::checked_mul)
         .ok_or(TopologyError::Overflow)?;
-        let unmerged = regions.checked_mul(blocks).ok_or(TopologyError::Overflow)?;
-        let merges = self.layout() == BlockLayout::Contiguous && self.whole_blocks();
-        let merged = if merges {
-            regions.min(unmerged)
-        } else {
-            unmerged
+        let blocks = u64::from(blocks);
+        let runs = match self.layout() {
+            BlockLayout::Contiguous => blocks.min(1),
+            BlockLayout::Scattered => blocks,
         };
-        Ok((bytes, unmerged, merged))
+        let per_block = u64::from(self.registration().per_layer_and_block());
+        let unmerged = u64::from(layers) * per_block * blocks;
+        let merged = self.descriptor_count(blocks, runs);
+        let fit = |n: u64| u32::try_from(n).map_err(|_| TopologyError::Overflow);
+        Ok((bytes, fit(unmerged)?, fit(merged)?))
     }
 }

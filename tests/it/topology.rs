@@ -9,7 +9,8 @@ use nixl_kv_metrics::simulation::{LoggingConfig, PromptLengths, SimConfig, SimEr
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::telemetry::XferTelemetry;
 use nixl_kv_metrics::topology::{
-    BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism, RequestPlan, TopologyError,
+    BlockLayout, Deployment, Instance, KvRegistration, Mode, ModelGeometry, Parallelism,
+    RequestPlan, TopologyError,
 };
 use nixl_kv_metrics::wallclock::{WallClock, per_request, per_worker};
 
@@ -41,6 +42,12 @@ fn llama_bytes(heads: u64) -> u64 {
     BLOCKS * 16 * 2 * 32 * heads * 128 * 2
 }
 
+/// A pull deployment at TP sizes `p` and `d` whose KV cache is registered
+/// as K and V apart, as FlashAttention's is up to vLLM 0.22.
+fn two_regions(model: ModelGeometry, p: u32, d: u32) -> Deployment {
+    deployment(model, p, d, Mode::Pull).with_registration(KvRegistration::TwoRegions)
+}
+
 /// Transfers each decode rank records.
 fn reads_per_decode_rank(plan: &RequestPlan, d_tp: u32) -> Vec<usize> {
     (0..d_tp)
@@ -61,10 +68,15 @@ fn row_equal_tp() {
         // The rank's full KV slice: 8 heads / TP 2 = 4 heads.
         assert_eq!(t.bytes, llama_bytes(4));
         assert_eq!(t.bytes, 41_943_040);
-        // Whole blocks on both sides: one descriptor per region.
-        assert_eq!((t.descriptors_unmerged, t.descriptors), (64 * 40, 64));
+        // Whole blocks on both sides: one descriptor per layer (K and V
+        // packed, vLLM 0.26 on).
+        assert_eq!((t.descriptors_unmerged, t.descriptors), (32 * 40, 32));
     }
     assert!(plan.notifications.is_empty());
+    // K and V as two regions (FlashAttention up to 0.22): one per region.
+    let split = two_regions(LLAMA, 2, 2).plan(TOKENS, 0).unwrap();
+    let t = split.transfers[0];
+    assert_eq!((t.descriptors_unmerged, t.descriptors), (64 * 40, 64));
 }
 
 #[test]
@@ -83,8 +95,10 @@ fn row_prefill_tp_below_decode_tp() {
         assert_eq!(t.bytes, llama_bytes(2));
         assert_eq!(t.bytes, 20_971_520);
         // Head slices of blocks cannot merge across blocks.
-        assert_eq!((t.descriptors_unmerged, t.descriptors), (2560, 2560));
+        assert_eq!((t.descriptors_unmerged, t.descriptors), (1280, 1280));
     }
+    let t = two_regions(LLAMA, 2, 4).plan(TOKENS, 0).unwrap().transfers[0];
+    assert_eq!((t.descriptors_unmerged, t.descriptors), (2560, 2560));
 }
 
 #[test]
@@ -110,8 +124,10 @@ fn row_prefill_tp_above_decode_tp() {
             "1/(P_TP/D_TP) of the decode rank's bytes"
         );
         assert_eq!(t.bytes, 20_971_520);
-        assert_eq!(t.descriptors, 2560, "local chunks of blocks do not merge");
+        assert_eq!(t.descriptors, 1280, "local chunks of blocks do not merge");
     }
+    let t = two_regions(LLAMA, 4, 2).plan(TOKENS, 0).unwrap().transfers[0];
+    assert_eq!(t.descriptors, 2560);
 }
 
 #[test]
@@ -144,9 +160,16 @@ fn row_mla_prefill_tp_above_decode_tp() {
 
 #[test]
 fn issue_41230_line_geometry() {
-    // 36 layers x 2 regions x one 16-token block x 8 heads x 128 x 2 B.
+    // 36 layers x one 16-token block x 8 heads x 128 x 2 B, K and V: 2.25 MiB,
+    // in 36 descriptors of 64 KiB from vLLM 0.26 (K and V packed) ...
     let model = ModelGeometry::attention(36, 8, 128);
-    let plan = deployment(model, 1, 1, Mode::Pull).plan(16, 0).unwrap();
+    let packed = deployment(model, 1, 1, Mode::Pull).plan(16, 0).unwrap();
+    let t = packed.transfers[0];
+    assert_eq!((t.descriptors_unmerged, t.descriptors), (36, 36));
+    assert_eq!(t.bytes / u64::from(t.descriptors), 64 * 1024);
+    // ... and 72 of 32 KiB where K and V are two regions (FlashAttention
+    // up to 0.22), as in the line, logged by a 0.12 - 0.14 release (F3).
+    let plan = two_regions(model, 1, 1).plan(16, 0).unwrap();
     let t = plan.transfers[0];
     assert_eq!(plan.transfers.len(), 1);
     assert_eq!((t.descriptors_unmerged, t.descriptors), (72, 72));
@@ -169,7 +192,10 @@ fn issue_41230_line_geometry() {
 
 #[test]
 fn pr_25388_sample_is_qwen3_0_6b_reading_640_tokens() {
-    let plan = plan(ModelGeometry::QWEN3_0_6B, 1, 1, Mode::Pull);
+    // The PR is of vLLM 0.11, whose FlashAttention cache is K and V apart.
+    let plan = two_regions(ModelGeometry::QWEN3_0_6B, 1, 1)
+        .plan(TOKENS, 0)
+        .unwrap();
     assert_eq!((plan.prompt_blocks, plan.blocks), (40, 40));
     let t = plan.transfers[0];
     assert_eq!(plan.transfers.len(), 1);
@@ -206,8 +232,12 @@ fn scattered_blocks_never_merge() {
     )
     .unwrap();
     let t = d.plan(TOKENS, 0).unwrap().transfers[0];
-    assert_eq!((t.descriptors_unmerged, t.descriptors), (2_240, 2_240));
+    assert_eq!((t.descriptors_unmerged, t.descriptors), (1_120, 1_120));
     assert_eq!(t.bytes, 70 << 20, "bytes do not depend on the layout");
+    let split = d.with_registration(KvRegistration::TwoRegions);
+    let t = split.plan(TOKENS, 0).unwrap().transfers[0];
+    assert_eq!((t.descriptors_unmerged, t.descriptors), (2_240, 2_240));
+    assert_eq!(t.bytes, 70 << 20, "nor on the registration");
 }
 
 // ---- mapping details ----
@@ -305,7 +335,7 @@ fn pipeline_stages_split_layers() {
         2 * llama_bytes(4),
         "the same bytes in all"
     );
-    assert!(plan.transfers.iter().all(|t| t.descriptors == 32));
+    assert!(plan.transfers.iter().all(|t| t.descriptors == 16));
     assert_eq!(d.expiry_records_per_request(), 4, "P_TP x P_PP workers");
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use nixl_kv_metrics::field::Field;
 use nixl_kv_metrics::release::{FailureMark, Family, Rounding};
+use nixl_kv_metrics::topology::{Backend, KvRegistration};
 
 use super::markdown::{cell, code, styled_table};
 
@@ -195,6 +196,34 @@ fn empty_when(family: Family) -> &'static str {
         Family::F4 => "no successes, no failed transfers or notifications, no expiries",
         Family::F5 | Family::F6 => "every list is empty",
     }
+}
+
+/// The table behind `{{#nixl kv-registrations}}`: for each attention
+/// backend, the runs of releases that register its KV cache alike, and the
+/// descriptors a READ of `B` blocks in `R` runs reports over `L` layers.
+pub fn kv_registrations() -> String {
+    let mut out = String::from(
+        "| Backend | vLLM | How the NIXL worker registers a layer | Descriptors of a READ |\n\
+         |---|---|---|---|\n",
+    );
+    for backend in Backend::ALL {
+        for (releases, registration) in KvRegistration::history(backend) {
+            let (how, count) = match registration {
+                Ok(KvRegistration::TwoRegions) => ("K and V as two regions", "2 × L × R"),
+                Ok(KvRegistration::HalfBlocks) => (
+                    "one region; each block as a K half and a V half",
+                    "2 × L × B (L for one block with NIXL ≤ 1.3)",
+                ),
+                Ok(KvRegistration::WholeBlocks) => {
+                    ("one region, K and V packed in each block", "L × R")
+                }
+                Err(_) => ("cannot register it", "–"),
+            };
+            let _ = writeln!(out, "| `{backend}` | {releases} | {how} | {count} |");
+        }
+    }
+    out.push_str("| any MLA backend | every release | one latent region | L × R |\n");
+    styled_table("registrations", &out)
 }
 
 #[cfg(test)]
