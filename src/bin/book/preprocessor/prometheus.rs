@@ -269,6 +269,7 @@ fn unit_text(unit: Unit) -> &'static str {
         Unit::BytesPerSecond => "bytes per second",
         Unit::PerSecond => "events per second",
         Unit::Number => "a plain number",
+        Unit::Ratio => "a fraction (0 to 1)",
     }
 }
 
