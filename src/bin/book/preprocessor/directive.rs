@@ -67,6 +67,8 @@ kinds! {
     PromqlRecipes = "promql-recipes",
     /// a download link to the Grafana dashboard ([`grafana_dashboard`](nixl_kv_metrics::prometheus::grafana_dashboard))
     GrafanaDashboard = "grafana-dashboard",
+    /// a download link to the alert rules ([`alert_rules`](nixl_kv_metrics::prometheus::alert_rules)), then one section per alert of [`ALERTS`](nixl_kv_metrics::prometheus::ALERTS)
+    AlertRules = "alert-rules",
 }
 
 impl Kind {
@@ -91,7 +93,8 @@ impl Kind {
             | Kind::ReleaseFamilies
             | Kind::PrometheusMetrics
             | Kind::PromqlRecipes
-            | Kind::GrafanaDashboard => None,
+            | Kind::GrafanaDashboard
+            | Kind::AlertRules => None,
         }
     }
 
@@ -123,6 +126,8 @@ pub enum Directive {
     PromqlRecipes,
     /// `{{#nixl grafana-dashboard}}`.
     GrafanaDashboard,
+    /// `{{#nixl alert-rules}}`.
+    AlertRules,
 }
 
 impl Directive {
@@ -163,6 +168,7 @@ impl Directive {
             }
             Kind::PromqlRecipes => Directive::PromqlRecipes,
             Kind::GrafanaDashboard => Directive::GrafanaDashboard,
+            Kind::AlertRules => Directive::AlertRules,
         })
     }
 
@@ -180,6 +186,7 @@ impl Directive {
             Directive::PrometheusBuckets(None) => prometheus::all_buckets(),
             Directive::PromqlRecipes => prometheus::promql_recipes(),
             Directive::GrafanaDashboard => prometheus::grafana_dashboard_link(root),
+            Directive::AlertRules => prometheus::alert_sections(root),
         }
     }
 }
@@ -243,7 +250,8 @@ mod tests {
              `{{#nixl prometheus-metrics}}`, `{{#nixl prometheus-buckets [NAME]}}` (NAME one \
              of: vllm:nixl_xfer_time_seconds, vllm:nixl_post_time_seconds, \
              vllm:nixl_bytes_transferred, vllm:nixl_num_descriptors), \
-             `{{#nixl promql-recipes}}`, `{{#nixl grafana-dashboard}}`"
+             `{{#nixl promql-recipes}}`, `{{#nixl grafana-dashboard}}`, \
+             `{{#nixl alert-rules}}`"
         );
     }
 
