@@ -22,7 +22,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use nixl_kv_metrics::prometheus::{
     ALERT_RULES_PATH, ALERTS, Alert, NixlPromMetrics, Sample, SeriesSet,
@@ -30,7 +29,7 @@ use nixl_kv_metrics::prometheus::{
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 
-use crate::support::{Promtool, promtool};
+use crate::support::promtool;
 
 /// Seconds between scrapes (and between rule evaluations).
 const SCRAPE_S: i64 = 15;
@@ -587,8 +586,7 @@ fn every_alert_fires_somewhere_and_is_silent_elsewhere() {
 
 #[test]
 fn alerts_behave_in_promtool() {
-    let Some(Promtool { binary, version }) = promtool("the alert rules (tests/it/alerts.rs)")
-    else {
+    let Some(tool) = promtool("the alert rules (tests/it/alerts.rs)") else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("nixl-kv-metrics-alerts-{}", std::process::id()));
@@ -602,24 +600,7 @@ fn alerts_behave_in_promtool() {
         tests.push_str(&test_group(scenario));
     }
     std::fs::write(dir.join("tests.yml"), &tests).expect("write the tests");
-    let rules = rules.display().to_string();
-    for args in [
-        ["check", "rules", rules.as_str()],
-        ["test", "rules", "tests.yml"],
-    ] {
-        let output = Command::new(&binary)
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("promtool runs");
-        assert!(
-            output.status.success(),
-            "promtool {version} {} failed (files kept in {}):\n{}{}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    tool.run(&dir, &["check", "rules", &rules.display().to_string()]);
+    tool.run(&dir, &["test", "rules", "tests.yml"]);
     std::fs::remove_dir_all(&dir).ok();
 }
