@@ -378,13 +378,14 @@ pub fn alert_rules() -> String {
 /// changed in 0.31 ([`Metric::of`]): up to 0.30 it counts failed transfers
 /// only; from 0.31 also failed handshakes and failed notifications, which
 /// are exported apart as well (`vllm:nixl_num_failed_notifications_total`)
-/// but are not transfers (a notification tells prefill that decode needs no
-/// read, or registers decode's blocks in push mode). So where failed
-/// notifications are inside the counter they are subtracted. PromQL cannot
-/// see the release, but the series can: `vllm:nixl_num_notifications_after_expiry_total`
-/// exists from 0.32 on, exactly the releases that group failures apart from
-/// 0.31. The `and` keeps the difference only for a series that has that
-/// companion; `or` takes the counter as it is for every other series. On
+/// but are not transfers (a notification tells prefill that it may free a
+/// request's blocks, read or not needed, or in push mode registers decode's
+/// blocks). So where failed notifications are inside the counter they are
+/// subtracted. PromQL cannot see the release, but it can see a series:
+/// `vllm:nixl_num_notifications_after_expiry_total` exists from 0.32 on,
+/// which is every release that groups failures except 0.31.x. The `and`
+/// keeps the difference only for a series that has that companion; `or`
+/// takes the counter as it is for every other series. On
 /// 0.31.x, which groups but has no companion, failed notifications stay in
 /// the ratio: it errs high there, never low. Failed handshakes cannot be
 /// subtracted (no series of their own) and count as failed attempts, once
@@ -531,8 +532,9 @@ pub const NOTIFICATIONS_AFTER_EXPIRY_SEEN: Alert = Alert {
 };
 
 /// Requests wait on an instance that issues transfers, and none completed:
-/// `vllm:num_requests_waiting > 0` (the scheduler's gauge, which counts the
-/// requests waiting for their KV), no increase of
+/// `vllm:num_requests_waiting > 0` (the scheduler's gauge, which includes
+/// the requests waiting for their KV: 0.20.0 `v1/core/sched/scheduler.py`
+/// l.1965-1966, `v1/metrics/loggers.py` l.1074), no increase of
 /// `vllm:nixl_xfer_time_seconds_count` over 5 minutes, for 5 more minutes.
 ///
 /// Only the instance that issues the transfers records them (decode in pull
