@@ -19,7 +19,10 @@
 //!   by release ([`PrometheusVersion`]);
 //! * [`CATALOG`]: a [`Recipe`] in PromQL for each of the log's questions,
 //!   with what it answers and what it does not; [`grafana_dashboard`]: a
-//!   Grafana dashboard of them.
+//!   Grafana dashboard of them and of the alerts;
+//! * [`ALERTS`]: the [`Alert`]s an operator should get, each linked to its
+//!   troubleshooting entry, and [`alert_rules`]: them as a Prometheus rules
+//!   file.
 //!
 //! ```
 //! use nixl_kv_metrics::prometheus::NixlPromMetrics;
@@ -36,6 +39,7 @@
 //! # Ok::<(), nixl_kv_metrics::prometheus::MetricsError>(())
 //! ```
 
+mod alerts;
 mod dashboard;
 mod exposition;
 mod metrics;
@@ -46,6 +50,10 @@ mod registry;
 mod series;
 mod version;
 
+pub use alerts::{
+    ALERT_GROUP, ALERT_RULES_PATH, ALERTS, Alert, BOOK_URL, Panel, PanelQuery, Severity,
+    TROUBLESHOOTING_PAGE, alert_rules,
+};
 pub use dashboard::{DASHBOARD_PATH, DASHBOARD_UID, grafana_dashboard};
 pub use exposition::{GoFloat, Sample, escape_help, escape_label_value};
 pub use metrics::{
@@ -60,3 +68,23 @@ pub use recipes::{CATALOG, Expr, Recipe, Unit};
 pub use registry::{HistogramValue, MetricsError, NixlPromMetrics};
 pub use series::{Labels, SeriesSet, Vector, divide, sum_by};
 pub use version::{PrometheusVersion, VersionError};
+
+/// Asserts that the file committed at `path` (relative to the repository
+/// root) is `generated`; with `NIXL_UPDATE_DASHBOARD` set, writes it first.
+/// For the generated files under `dashboards/`: refresh them all with
+/// `NIXL_UPDATE_DASHBOARD=1 cargo test --lib committed`.
+#[cfg(test)]
+fn assert_committed(path: &str, generated: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let how = "regenerate it with NIXL_UPDATE_DASHBOARD=1 cargo test --lib committed";
+    if std::env::var_os("NIXL_UPDATE_DASHBOARD").is_some() {
+        std::fs::write(&path, generated).expect("write the generated file");
+    }
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} ({how})", path.display()));
+    assert!(
+        committed == generated,
+        "{} is not the generated text: {how}",
+        path.display()
+    );
+}

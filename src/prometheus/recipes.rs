@@ -170,6 +170,8 @@ pub enum Unit {
     PerSecond,
     /// A plain number.
     Number,
+    /// A fraction of a whole, 0 to 1.
+    Ratio,
 }
 
 impl Unit {
@@ -186,6 +188,7 @@ impl Unit {
             Unit::BytesPerSecond => "binBps",
             Unit::PerSecond => "ops",
             Unit::Number => "short",
+            Unit::Ratio => "percentunit",
         }
     }
 }

@@ -14,13 +14,12 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use nixl_kv_metrics::prometheus::{CATALOG, NixlPromMetrics, PrometheusVersion, Recipe, SeriesSet};
 use nixl_kv_metrics::release::{Event, Family};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 
-use crate::support::{Promtool, promtool};
+use crate::support::promtool;
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -187,10 +186,10 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 #[test]
 fn recipes_agree_with_promtool() {
-    let Some(Promtool { binary, version }) = promtool("the PromQL recipes (tests/it/promtool.rs)")
-    else {
+    let Some(tool) = promtool("the PromQL recipes (tests/it/promtool.rs)") else {
         return;
     };
+    let version = tool.version;
     let dir = std::env::temp_dir().join(format!("nixl-kv-metrics-promtool-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
 
@@ -227,23 +226,8 @@ fn recipes_agree_with_promtool() {
     );
     write(&dir, "tests.yml", &tests);
 
-    let promtool = |args: [&str; 3]| {
-        let output = Command::new(&binary)
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("promtool runs");
-        assert!(
-            output.status.success(),
-            "promtool {version} {} failed (files kept in {}):\n{}{}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    promtool(["check", "rules", "rules.yml"]);
-    promtool(["test", "rules", "tests.yml"]);
+    tool.run(&dir, &["check", "rules", "rules.yml"]);
+    tool.run(&dir, &["test", "rules", "tests.yml"]);
     // For the record: how many of these values another Prometheus would give
     // differently (left-open windows from 3.0 drop the sample at t - 5m).
     let other = if version == PrometheusVersion::NEWEST_CHECKED {

@@ -92,6 +92,27 @@ pub struct Promtool {
     pub version: PrometheusVersion,
 }
 
+impl Promtool {
+    /// Runs `promtool ARGS` in `dir`; panics with its output if it fails,
+    /// saying that the files are kept in `dir`.
+    pub fn run(&self, dir: &Path, args: &[&str]) {
+        let output = Command::new(&self.binary)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            output.status.success(),
+            "promtool {} {} failed (files kept in {}):\n{}{}",
+            self.version,
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// promtool (`PROMTOOL`, else `promtool` on PATH) for `check`, a description
 /// of what it would check. Where it cannot be run: a failure when CI requires
 /// it ([`PROMTOOL_REQUIRED_BY`]); otherwise one line on the terminal saying

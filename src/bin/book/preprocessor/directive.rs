@@ -69,6 +69,8 @@ kinds! {
     GrafanaDashboard = "grafana-dashboard",
     /// a table of how each release registers each backend's KV cache ([`KvRegistration::history`](nixl_kv_metrics::topology::KvRegistration::history))
     KvRegistrations = "kv-registrations",
+    /// a download link to the alert rules ([`alert_rules`](nixl_kv_metrics::prometheus::alert_rules)), then one section per alert of [`ALERTS`](nixl_kv_metrics::prometheus::ALERTS)
+    AlertRules = "alert-rules",
 }
 
 impl Kind {
@@ -94,7 +96,8 @@ impl Kind {
             | Kind::PrometheusMetrics
             | Kind::PromqlRecipes
             | Kind::GrafanaDashboard
-            | Kind::KvRegistrations => None,
+            | Kind::KvRegistrations
+            | Kind::AlertRules => None,
         }
     }
 
@@ -128,6 +131,8 @@ pub enum Directive {
     GrafanaDashboard,
     /// `{{#nixl kv-registrations}}`.
     KvRegistrations,
+    /// `{{#nixl alert-rules}}`.
+    AlertRules,
 }
 
 impl Directive {
@@ -169,6 +174,7 @@ impl Directive {
             Kind::PromqlRecipes => Directive::PromqlRecipes,
             Kind::GrafanaDashboard => Directive::GrafanaDashboard,
             Kind::KvRegistrations => Directive::KvRegistrations,
+            Kind::AlertRules => Directive::AlertRules,
         })
     }
 
@@ -187,6 +193,7 @@ impl Directive {
             Directive::PromqlRecipes => prometheus::promql_recipes(),
             Directive::GrafanaDashboard => prometheus::grafana_dashboard_link(root),
             Directive::KvRegistrations => releases::kv_registrations(),
+            Directive::AlertRules => prometheus::alert_sections(root),
         }
     }
 }
@@ -251,7 +258,7 @@ mod tests {
              of: vllm:nixl_xfer_time_seconds, vllm:nixl_post_time_seconds, \
              vllm:nixl_bytes_transferred, vllm:nixl_num_descriptors), \
              `{{#nixl promql-recipes}}`, `{{#nixl grafana-dashboard}}`, \
-             `{{#nixl kv-registrations}}`"
+             `{{#nixl kv-registrations}}`, `{{#nixl alert-rules}}`"
         );
     }
 

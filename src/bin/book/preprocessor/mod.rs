@@ -4,13 +4,13 @@
 //!
 //! - this module speaks mdBook's protocol: it finds the directives in each
 //!   chapter, replaces them, and writes the files they link to (figures,
-//!   the Grafana dashboard) into [`GENERATED_DIR`];
+//!   the Grafana dashboard, the alert rules) into [`GENERATED_DIR`];
 //! - [`directive`]: what a directive can be, parsed once into a
 //!   [`Directive`]; the table of every directive and what it becomes is
 //!   generated on [`directive::Kind`];
 //! - [`releases`]: the tables of fields and release families;
 //! - [`prometheus`]: the tables of metrics and buckets, the PromQL recipes,
-//!   the dashboard;
+//!   the dashboard, the alerts;
 //! - [`markdown`]: table cells and code in the generated Markdown.
 //!
 //! Each directive must stand alone on its line. As with mdBook's own
@@ -82,8 +82,11 @@ impl Preprocessor for Nixl {
         figures::write_all(&dir).map_err(|e| {
             Error::new(e).context(format!("cannot write the figures into {}", dir.display()))
         })?;
-        prometheus::write_dashboard(&dir).map_err(|e| {
-            Error::new(e).context(format!("cannot write the dashboard into {}", dir.display()))
+        prometheus::write_downloads(&dir).map_err(|e| {
+            Error::new(e).context(format!(
+                "cannot write the dashboard and alert rules into {}",
+                dir.display()
+            ))
         })?;
         Ok(book)
     }
@@ -277,6 +280,7 @@ mod tests {
             assert!(generated.join(figures::file_name(figure)).is_file());
         }
         assert!(generated.join(prometheus::DASHBOARD_FILE).is_file());
+        assert!(generated.join(prometheus::ALERT_RULES_FILE).is_file());
 
         let mut bad = Book::new();
         bad.push_item(Chapter::new(

@@ -1,14 +1,14 @@
 //! The Prometheus part of the book: the table of vLLM's NIXL metrics, the
-//! bucket bounds of its histograms, the PromQL recipe catalog and the
-//! Grafana dashboard built on it.
+//! bucket bounds of its histograms, the PromQL recipe catalog, the Grafana
+//! dashboard built on it, and the alert rules.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use nixl_kv_metrics::printer::numbers::{grouped, trimmed};
 use nixl_kv_metrics::prometheus::{
-    CATALOG, DASHBOARD_UID, Expr, GoFloat, LABEL_NAMES, Metric, MetricType, Observation, Recipe,
-    Unit, grafana_dashboard,
+    ALERTS, Alert, CATALOG, DASHBOARD_UID, Expr, GoFloat, LABEL_NAMES, Metric, MetricType,
+    Observation, Recipe, Unit, alert_rules, grafana_dashboard,
 };
 use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::topology::{Instance, Mode};
@@ -21,19 +21,41 @@ use super::releases::{newest, releases_cell};
 /// committed [`DASHBOARD_PATH`](nixl_kv_metrics::prometheus::DASHBOARD_PATH).
 pub const DASHBOARD_FILE: &str = "nixl-kv-transfer.json";
 
+/// The file name of the alert rules in [`GENERATED_DIR`]: that of the
+/// committed [`ALERT_RULES_PATH`](nixl_kv_metrics::prometheus::ALERT_RULES_PATH).
+pub const ALERT_RULES_FILE: &str = "nixl-kv-transfer-alerts.yml";
+
 /// The chapter with one section per metric, which the metrics table links to.
 const PROMETHEUS_CHAPTER: &str = "prometheus.md";
 
-/// Writes the Grafana dashboard into `dir` (unless it is already there, so
-/// that `mdbook serve` does not rebuild forever).
-pub fn write_dashboard(dir: &Path) -> std::io::Result<()> {
+/// The chapter whose entries the alerts link to.
+const TROUBLESHOOTING_CHAPTER: &str = "troubleshooting.md";
+
+/// Writes the Grafana dashboard and the alert rules into `dir` (each unless
+/// it is already there, so that `mdbook serve` does not rebuild forever).
+pub fn write_downloads(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join(DASHBOARD_FILE);
-    let json = grafana_dashboard();
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(json.as_str()) {
-        std::fs::write(&path, json)?;
+    for (file, text) in [
+        (DASHBOARD_FILE, grafana_dashboard()),
+        (ALERT_RULES_FILE, alert_rules()),
+    ] {
+        let path = dir.join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, text)?;
+        }
     }
     Ok(())
+}
+
+/// A download link to `file` in [`GENERATED_DIR`], of `size` bytes, saying
+/// what it is and what is in it.
+fn download_link(root: &str, file: &str, what: &str, size: usize, contents: &str) -> String {
+    let size_kib = size as f64 / 1024.0;
+    format!(
+        "<p class=\"nixl-download\"><a href=\"{root}{GENERATED_DIR}/{file}\" \
+         download=\"{file}\">Download {what}</a> \
+         (<code>{file}</code>, {size_kib:.0} KiB: {contents})</p>"
+    )
 }
 
 /// The four histograms, in registration order (the newest family registers
@@ -269,6 +291,7 @@ fn unit_text(unit: Unit) -> &'static str {
         Unit::BytesPerSecond => "bytes per second",
         Unit::PerSecond => "events per second",
         Unit::Number => "a plain number",
+        Unit::Ratio => "a fraction (0 to 1)",
     }
 }
 
@@ -314,17 +337,71 @@ pub fn promql_recipes() -> String {
 }
 
 /// The link behind `{{#nixl grafana-dashboard}}`: the dashboard the
-/// preprocessor writes to `generated/` (see [`write_dashboard`]).
+/// preprocessor writes to `generated/` (see [`write_downloads`]).
 pub fn grafana_dashboard_link(root: &str) -> String {
-    let size_kib = grafana_dashboard().len() as f64 / 1024.0;
-    format!(
-        "<p class=\"nixl-download\"><a href=\"{root}{GENERATED_DIR}/{DASHBOARD_FILE}\" \
-         download=\"{DASHBOARD_FILE}\">Download the Grafana dashboard</a> \
-         (<code>{DASHBOARD_FILE}</code>, {size_kib:.0} KiB: {panels} panels, one per recipe, \
-         uid <code>{uid}</code>)</p>",
-        panels = CATALOG.len(),
-        uid = DASHBOARD_UID,
+    download_link(
+        root,
+        DASHBOARD_FILE,
+        "the Grafana dashboard",
+        grafana_dashboard().len(),
+        &format!(
+            "{} panels, one per recipe, and {} alert panels; uid <code>{DASHBOARD_UID}</code>",
+            CATALOG.len(),
+            ALERTS.len(),
+        ),
     )
+}
+
+/// The id of an alert's section: `NixlKvSeriesAbsent` → `alert-nixl-kv-series-absent`.
+pub fn alert_anchor(alert: &Alert) -> String {
+    let mut id = String::from("alert");
+    for c in alert.name.chars() {
+        if c.is_ascii_uppercase() {
+            id.push('-');
+        }
+        id.push(c.to_ascii_lowercase());
+    }
+    id
+}
+
+/// The sections behind `{{#nixl alert-rules}}`: a download link to the
+/// rules file the preprocessor writes to `generated/`, then per alert a
+/// heading (id [`alert_anchor`]) with its title, severity, `for`, first
+/// release and troubleshooting entry, the PromQL, what it says and what it
+/// cannot see.
+pub fn alert_sections(root: &str) -> String {
+    let rules = alert_rules();
+    let link = download_link(
+        root,
+        ALERT_RULES_FILE,
+        "the alert rules",
+        rules.len(),
+        &format!("{} alerting rules for Prometheus", ALERTS.len()),
+    );
+    let sections = ALERTS.iter().map(|alert| {
+        format!(
+            "### {name} {{ #{id} }}\n\n\
+             **{title}.** Severity `{severity}`; fires when this holds for {hold}; vLLM \
+             {since} on. What to do: [troubleshooting]({root}{TROUBLESHOOTING_CHAPTER}#{anchor}).\n\n\
+             ```promql\n{promql}\n```\n\n\
+             {description}\n\n\
+             **Cannot see:** {cannot_see}",
+            name = alert.name,
+            id = alert_anchor(alert),
+            title = alert.title,
+            severity = alert.severity.label(),
+            hold = alert.for_text(),
+            since = alert.since.first_release(),
+            anchor = alert.anchor,
+            promql = alert.promql(),
+            description = alert.description,
+            cannot_see = alert.cannot_see,
+        )
+    });
+    std::iter::once(link)
+        .chain(sections)
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 #[cfg(test)]
@@ -333,7 +410,7 @@ mod tests {
     use crate::preprocessor::markdown::{assert_rectangular, rows};
     use crate::preprocessor::{expand, expand_ok};
     use nixl_kv_metrics::prometheus::{
-        BYTES_TRANSFERRED, DASHBOARD_PATH, NUM_DESCRIPTORS, XFER_TIME,
+        ALERT_RULES_PATH, BYTES_TRANSFERRED, DASHBOARD_PATH, NUM_DESCRIPTORS, XFER_TIME,
     };
 
     #[test]
@@ -507,10 +584,6 @@ mod tests {
 
     #[test]
     fn the_dashboard_link_points_at_the_written_dashboard() {
-        assert_eq!(
-            Path::new(DASHBOARD_PATH).file_name().unwrap(),
-            DASHBOARD_FILE
-        );
         let out = expand_ok("{{#nixl grafana-dashboard}}\n", "reference/glossary.md");
         assert!(
             out.contains(
@@ -518,17 +591,64 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("15 panels, one per recipe"), "{out}");
-
-        let dir = std::env::temp_dir().join(format!("nixl-book-dashboard-{}", std::process::id()));
-        write_dashboard(&dir).unwrap();
-        let committed =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DASHBOARD_PATH))
-                .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.join(DASHBOARD_FILE)).unwrap(),
-            committed
+        assert!(
+            out.contains("15 panels, one per recipe, and 6 alert panels"),
+            "{out}"
         );
+    }
+
+    #[test]
+    fn the_written_downloads_are_the_committed_files() {
+        let dir = std::env::temp_dir().join(format!("nixl-book-downloads-{}", std::process::id()));
+        write_downloads(&dir).unwrap();
+        for (file, committed) in [
+            (DASHBOARD_FILE, DASHBOARD_PATH),
+            (ALERT_RULES_FILE, ALERT_RULES_PATH),
+        ] {
+            assert_eq!(Path::new(committed).file_name().unwrap(), file);
+            let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join(committed);
+            assert_eq!(
+                std::fs::read_to_string(dir.join(file)).unwrap(),
+                std::fs::read_to_string(committed).unwrap(),
+                "{file}"
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn alert_rules_have_a_pinned_section_each_linked_to_troubleshooting() {
+        let out = expand_ok("{{#nixl alert-rules}}\n", "reference/glossary.md");
+        assert!(out.contains(
+            "<a href=\"../generated/nixl-kv-transfer-alerts.yml\" \
+             download=\"nixl-kv-transfer-alerts.yml\">Download the alert rules</a>"
+        ));
+        assert!(out.contains("6 alerting rules for Prometheus"), "{out}");
+        assert_eq!(out.matches("\n### ").count(), ALERTS.len());
+        for alert in ALERTS {
+            assert!(out.contains(&format!("```promql\n{}\n```", alert.promql())));
+            assert!(out.contains(&format!(
+                "[troubleshooting](../troubleshooting.md#{})",
+                alert.anchor
+            )));
+        }
+        // vLLM's docs and runbooks may link to these: renaming one is a change.
+        let anchors: Vec<String> = ALERTS.iter().map(alert_anchor).collect();
+        assert_eq!(
+            anchors,
+            [
+                "alert-nixl-kv-transfer-failure-ratio-high",
+                "alert-nixl-kv-expired-requests-rising",
+                "alert-nixl-kv-notifications-after-expiry",
+                "alert-nixl-kv-transfers-stalled",
+                "alert-nixl-kv-series-absent",
+                "alert-nixl-kv-series-missing",
+            ]
+        );
+        assert!(out.contains(
+            "### NixlKvNotificationsAfterExpiry { #alert-nixl-kv-notifications-after-expiry }\n\n\
+             **Notifications after expiry (increase over 5 minutes).** Severity `critical`; fires \
+             when this holds for 1m; vLLM 0.32.0 on."
+        ));
     }
 }
