@@ -73,11 +73,13 @@ pub const ALL: &[Figure] = &[
               line's Throughput (MB/s) falls roughly as one over their number, \
               while the bytes moved per second of wall-clock time stay near the \
               link's bandwidth.",
-        caption: "C READs of 8 MiB each, posted 50 µs apart by one decode rank and \
-                  sharing its 25 GB/s link (20 µs latency), computed with this \
-                  crate's Link, reduce() and WallClock. The line divides by the \
-                  summed transfer time, which counts every overlapping microsecond \
-                  once per transfer in flight.",
+        caption: "Each point: 1 to 32 READs (the x axis) of 8 MiB each, posted \
+                  50 µs apart by one decode rank and sharing its 25 GB/s link \
+                  (20 µs latency), computed with this crate's Link, reduce() and \
+                  WallClock. The line divides by the summed transfer time (Σxfer), \
+                  which counts every overlapping microsecond once per transfer in \
+                  flight; the busy time counts it once. Under each count, Σxfer / \
+                  busy time: how many READs were in flight on average.",
         draw: throughput_vs_concurrency::draw,
     },
     Figure {
@@ -90,9 +92,11 @@ pub const ALL: &[Figure] = &[
         caption: "Simulated with this crate's Simulation: Llama-3.1-8B, prefill and \
                   decode at TP 2 in pull mode, 10 s of Poisson arrivals at each rate, \
                   default links (25 GB/s per decode rank) and a 15 ms decode step. \
-                  The line and n × Avg MB / 10 s come from the first interval's log \
-                  line as printed; the busy-time rate needs NIXL's start times, \
-                  which the line does not carry.",
+                  The line's Throughput and n × Avg MB / 10 s (n: Num successful \
+                  transfers) come from the first interval's log line as printed; \
+                  the busy-time rate needs NIXL's start times, which the line does \
+                  not carry. Under each rate, the mean number of READs in flight \
+                  while busy.",
         draw: simulated_throughput::draw,
     },
 ];
