@@ -8,44 +8,154 @@ use std::fmt::Write as _;
 
 use nixl_kv_metrics::printer::numbers::trimmed;
 
-/// The figures' palette: text and rules, and the colours of boxes and series.
-pub mod colour {
+/// A colour of the figures, named for its role. The SVG names it as a class
+/// (`f-ink` fills in ink, `s-rule` strokes in the rule colour), and each
+/// [`Theme`]'s stylesheet paints the classes: one drawing, a light and a dark
+/// file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
     /// Body text.
-    pub const INK: &str = "#1f2328";
+    Ink,
     /// Secondary text, axes.
-    pub const MUTED: &str = "#59636e";
+    Muted,
     /// Grid lines, frames.
-    pub const RULE: &str = "#d0d7de";
-    /// The card behind every figure (figures are `<img>`s, so they cannot
-    /// follow mdBook's dark themes; an opaque card keeps them readable there).
-    pub const CARD: &str = "#ffffff";
-    /// A series or box in blue, and the fill of a blue box.
-    pub const BLUE: &str = "#0969da";
+    Rule,
+    /// The card behind every figure, and the halo around text over lines.
+    Card,
+    /// A series or box outline in blue.
+    Blue,
     /// The fill of a blue box.
-    pub const BLUE_FILL: &str = "#ddf4ff";
-    /// A series or box in green.
-    pub const GREEN: &str = "#1a7f37";
+    BlueFill,
+    /// A series or box outline in green.
+    Green,
     /// The fill of a green box.
-    pub const GREEN_FILL: &str = "#dafbe1";
-    /// A box in amber.
-    pub const AMBER: &str = "#9a6700";
+    GreenFill,
+    /// A box outline in amber.
+    Amber,
     /// The fill of an amber box.
-    pub const AMBER_FILL: &str = "#fff8c5";
+    AmberFill,
     /// A series in red.
-    pub const RED: &str = "#cf222e";
+    Red,
     /// A series or reference line in grey: what the log line does not show.
-    pub const GREY: &str = "#6e7781";
+    Grey,
     /// A terminal's background.
-    pub const TERMINAL: &str = "#1f2430";
+    Terminal,
     /// A terminal's text.
-    pub const TERMINAL_INK: &str = "#e6edf3";
+    TerminalInk,
+}
+
+impl Colour {
+    /// Every colour, in the order of the stylesheets.
+    pub const ALL: [Colour; 14] = [
+        Colour::Ink,
+        Colour::Muted,
+        Colour::Rule,
+        Colour::Card,
+        Colour::Blue,
+        Colour::BlueFill,
+        Colour::Green,
+        Colour::GreenFill,
+        Colour::Amber,
+        Colour::AmberFill,
+        Colour::Red,
+        Colour::Grey,
+        Colour::Terminal,
+        Colour::TerminalInk,
+    ];
+
+    /// Its name in the classes `f-NAME` and `s-NAME`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Colour::Ink => "ink",
+            Colour::Muted => "muted",
+            Colour::Rule => "rule",
+            Colour::Card => "card",
+            Colour::Blue => "blue",
+            Colour::BlueFill => "blue-fill",
+            Colour::Green => "green",
+            Colour::GreenFill => "green-fill",
+            Colour::Amber => "amber",
+            Colour::AmberFill => "amber-fill",
+            Colour::Red => "red",
+            Colour::Grey => "grey",
+            Colour::Terminal => "terminal",
+            Colour::TerminalInk => "terminal-ink",
+        }
+    }
+}
+
+/// The palettes a figure is written in. Figures are `<img>`s, which cannot
+/// see the page's theme, so each is written once per theme and
+/// book/theme/nixl.css shows the one that matches mdBook's theme: light for
+/// `light` and `rust`, dark for `coal`, `navy` and `ayu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    /// Dark ink on a white card.
+    Light,
+    /// Light ink on a card a shade above the dark themes' backgrounds, so the
+    /// figure does not glare.
+    Dark,
+}
+
+impl Theme {
+    /// Both themes.
+    pub const ALL: [Theme; 2] = [Theme::Light, Theme::Dark];
+
+    /// The value of `colour` in this theme.
+    pub const fn value(self, colour: Colour) -> &'static str {
+        match self {
+            Theme::Light => match colour {
+                Colour::Ink => "#1f2328",
+                Colour::Muted => "#59636e",
+                Colour::Rule => "#d0d7de",
+                Colour::Card => "#ffffff",
+                Colour::Blue => "#0969da",
+                Colour::BlueFill => "#ddf4ff",
+                Colour::Green => "#1a7f37",
+                Colour::GreenFill => "#dafbe1",
+                Colour::Amber => "#9a6700",
+                Colour::AmberFill => "#fff8c5",
+                Colour::Red => "#cf222e",
+                Colour::Grey => "#6e7781",
+                Colour::Terminal => "#1f2430",
+                Colour::TerminalInk => "#e6edf3",
+            },
+            Theme::Dark => match colour {
+                Colour::Ink => "#e6edf3",
+                Colour::Muted => "#9198a1",
+                Colour::Rule => "#3d444d",
+                Colour::Card => "#1c2128",
+                Colour::Blue => "#4493f8",
+                Colour::BlueFill => "#132c4a",
+                Colour::Green => "#3fb950",
+                Colour::GreenFill => "#13301f",
+                Colour::Amber => "#d29922",
+                Colour::AmberFill => "#362a0f",
+                Colour::Red => "#ff7b72",
+                Colour::Grey => "#8b949e",
+                Colour::Terminal => "#0d1117",
+                Colour::TerminalInk => "#e6edf3",
+            },
+        }
+    }
+
+    /// The stylesheet that paints every colour's classes in this theme.
+    fn stylesheet(self) -> String {
+        let mut out = String::from("<style>\n");
+        for colour in Colour::ALL {
+            let (name, value) = (colour.name(), self.value(colour));
+            let _ = writeln!(out, ".f-{name}{{fill:{value}}}.s-{name}{{stroke:{value}}}");
+        }
+        out.push_str("</style>\n");
+        out
+    }
 }
 
 /// How a line or an outline is drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stroke {
     /// Its colour.
-    pub colour: &'static str,
+    pub colour: Colour,
     /// Its width in px.
     pub width: f64,
     /// An SVG dash array such as `"6 4"`, or `None` for a solid line.
@@ -54,7 +164,7 @@ pub struct Stroke {
 
 impl Stroke {
     /// A solid line of `width` px in `colour`.
-    pub const fn solid(colour: &'static str, width: f64) -> Stroke {
+    pub const fn solid(colour: Colour, width: f64) -> Stroke {
         Stroke {
             colour,
             width,
@@ -70,18 +180,24 @@ impl Stroke {
         }
     }
 
-    /// The SVG attributes, each after a space.
+    /// The SVG attributes but its colour (see [`paint`]), each after a space.
     fn attributes(self) -> String {
-        let mut out = format!(
-            r#" stroke="{}" stroke-width="{}""#,
-            self.colour,
-            num(self.width)
-        );
+        let mut out = format!(r#" stroke-width="{}""#, num(self.width));
         if let Some(dash) = self.dash {
             let _ = write!(out, r#" stroke-dasharray="{dash}""#);
         }
         out
     }
+}
+
+/// The `class` attribute, after a space, that fills an element in `fill` and
+/// strokes it in `stroke` (see [`Colour`]).
+fn paint(fill: Option<Colour>, stroke: Option<Colour>) -> String {
+    let classes: Vec<String> = [("f", fill), ("s", stroke)]
+        .into_iter()
+        .filter_map(|(kind, colour)| colour.map(|c| format!("{kind}-{}", c.name())))
+        .collect();
+    format!(r#" class="{}""#, classes.join(" "))
 }
 
 /// The width of an arrow's shaft, in px.
@@ -145,7 +261,7 @@ pub struct Font {
     /// Monospace or not.
     pub mono: bool,
     /// Fill colour.
-    pub fill: &'static str,
+    pub fill: Colour,
     /// Drawn over a card-coloured outline, so it stays legible across lines.
     pub halo: bool,
 }
@@ -157,7 +273,7 @@ impl Font {
             size,
             bold: false,
             mono: false,
-            fill: colour::INK,
+            fill: Colour::Ink,
             halo: false,
         }
     }
@@ -168,7 +284,7 @@ impl Font {
             size,
             bold: false,
             mono: true,
-            fill: colour::INK,
+            fill: Colour::Ink,
             halo: false,
         }
     }
@@ -184,7 +300,7 @@ impl Font {
     }
 
     /// The same font in another colour.
-    pub const fn fill(self, fill: &'static str) -> Font {
+    pub const fn fill(self, fill: Colour) -> Font {
         Font { fill, ..self }
     }
 }
@@ -205,23 +321,25 @@ pub enum Anchor {
 pub struct Svg {
     width: f64,
     height: f64,
+    title: String,
     body: String,
 }
 
 impl Svg {
-    /// An empty `width` × `height` document on a white, rounded card.
+    /// An empty `width` × `height` document on a rounded card.
     pub fn card(width: f64, height: f64, title: &str) -> Svg {
         let mut svg = Svg {
             width,
             height,
+            title: title.to_string(),
             body: String::new(),
         };
         let _ = writeln!(svg.body, "<title>{}</title>", escape(title));
         svg.rect(
             Rect::new(0.5, 0.5, width - 1.0, height - 1.0),
             8.0,
-            colour::CARD,
-            Stroke::solid(colour::RULE, 1.2),
+            Some(Colour::Card),
+            Stroke::solid(Colour::Rule, 1.2),
         );
         svg
     }
@@ -236,17 +354,28 @@ impl Svg {
         self.height
     }
 
-    /// A rectangle with rounded corners (`rx`), filled with `fill` (`"none"`
+    /// Its title: its accessible name.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// A rectangle with rounded corners (`rx`), filled with `fill` (`None`
     /// for no fill).
-    pub fn rect(&mut self, rect: Rect, rx: f64, fill: &str, stroke: Stroke) {
+    pub fn rect(&mut self, rect: Rect, rx: f64, fill: Option<Colour>, stroke: Stroke) {
+        let no_fill = if fill.is_none() {
+            r#" fill="none""#
+        } else {
+            ""
+        };
         let _ = writeln!(
             self.body,
-            r#"<rect x="{}" y="{}" width="{}" height="{}" rx="{}" fill="{fill}"{}/>"#,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" rx="{}"{}{no_fill}{}/>"#,
             num(rect.x),
             num(rect.y),
             num(rect.w),
             num(rect.h),
             num(rx),
+            paint(fill, Some(stroke.colour)),
             stroke.attributes()
         );
     }
@@ -256,8 +385,8 @@ impl Svg {
         self.rect(
             rect,
             10.0,
-            "none",
-            Stroke::solid(colour::MUTED, 1.2).dashed("6 4"),
+            None,
+            Stroke::solid(Colour::Muted, 1.2).dashed("6 4"),
         );
     }
 
@@ -274,21 +403,21 @@ impl Svg {
         } else {
             ""
         };
-        let halo = if font.halo {
-            format!(
-                r#" stroke="{}" stroke-width="4" stroke-linejoin="round" paint-order="stroke""#,
-                colour::CARD
+        let (halo, outline) = if font.halo {
+            (
+                Some(Colour::Card),
+                r#" stroke-width="4" stroke-linejoin="round" paint-order="stroke""#,
             )
         } else {
-            String::new()
+            (None, "")
         };
         let _ = writeln!(
             self.body,
-            r#"<text x="{}" y="{}" font-family="{family}" font-size="{}"{weight} fill="{}"{halo} text-anchor="{anchor}">{}</text>"#,
+            r#"<text x="{}" y="{}" font-family="{family}" font-size="{}"{weight}{}{outline} text-anchor="{anchor}">{}</text>"#,
             num(x),
             num(y),
             num(font.size),
-            font.fill,
+            paint(Some(font.fill), halo),
             escape(text)
         );
     }
@@ -298,11 +427,11 @@ impl Svg {
         let family = if font.mono { MONO } else { SANS };
         let _ = writeln!(
             self.body,
-            r#"<text transform="translate({} {}) rotate(-90)" font-family="{family}" font-size="{}" fill="{}" text-anchor="middle">{}</text>"#,
+            r#"<text transform="translate({} {}) rotate(-90)" font-family="{family}" font-size="{}"{} text-anchor="middle">{}</text>"#,
             num(x),
             num(y),
             num(font.size),
-            font.fill,
+            paint(Some(font.fill), None),
             escape(text)
         );
     }
@@ -311,18 +440,19 @@ impl Svg {
     pub fn line(&mut self, (x1, y1): Point, (x2, y2): Point, stroke: Stroke) {
         let _ = writeln!(
             self.body,
-            r#"<line x1="{}" y1="{}" x2="{}" y2="{}"{}/>"#,
+            r#"<line x1="{}" y1="{}" x2="{}" y2="{}"{}{}/>"#,
             num(x1),
             num(y1),
             num(x2),
             num(y2),
+            paint(None, Some(stroke.colour)),
             stroke.attributes()
         );
     }
 
     /// A line from `from` to `to` in `colour`, ending in a filled arrowhead
     /// whose tip is exactly at `to`.
-    pub fn arrow(&mut self, from: Point, to: Point, colour: &'static str) {
+    pub fn arrow(&mut self, from: Point, to: Point, colour: Colour) {
         const HEAD_LENGTH: f64 = 9.0;
         const HEAD_HALF_WIDTH: f64 = 4.5;
         let (dx, dy) = (to.0 - from.0, to.1 - from.1);
@@ -337,19 +467,20 @@ impl Svg {
         let (px, py) = (-uy * HEAD_HALF_WIDTH, ux * HEAD_HALF_WIDTH);
         let _ = writeln!(
             self.body,
-            r#"<path d="M {} {} L {} {} L {} {} Z" fill="{colour}"/>"#,
+            r#"<path d="M {} {} L {} {} L {} {} Z"{}/>"#,
             num(to.0),
             num(to.1),
             num(bx + px),
             num(by + py),
             num(bx - px),
-            num(by - py)
+            num(by - py),
+            paint(Some(colour), None)
         );
     }
 
     /// An arrow in `colour` along `points` (at least two): straight segments,
     /// with the head on the last one.
-    pub fn path_arrow(&mut self, points: &[Point], colour: &'static str) {
+    pub fn path_arrow(&mut self, points: &[Point], colour: Colour) {
         let [.., from, to] = points else {
             return;
         };
@@ -370,29 +501,33 @@ impl Svg {
             .collect();
         let _ = writeln!(
             self.body,
-            r#"<polyline points="{}" fill="none"{} stroke-linejoin="round"/>"#,
+            r#"<polyline points="{}" fill="none"{}{} stroke-linejoin="round"/>"#,
             points.join(" "),
+            paint(None, Some(stroke.colour)),
             stroke.attributes()
         );
     }
 
     /// A filled circle with a card-coloured ring (a data point).
-    pub fn dot(&mut self, (cx, cy): Point, r: f64, fill: &str) {
+    pub fn dot(&mut self, (cx, cy): Point, r: f64, fill: Colour) {
+        let ring = Stroke::solid(Colour::Card, 1.5);
         let _ = writeln!(
             self.body,
-            r#"<circle cx="{}" cy="{}" r="{}" fill="{fill}"{}/>"#,
+            r#"<circle cx="{}" cy="{}" r="{}"{}{}/>"#,
             num(cx),
             num(cy),
             num(r),
-            Stroke::solid(colour::CARD, 1.5).attributes()
+            paint(Some(fill), Some(ring.colour)),
+            ring.attributes()
         );
     }
 
-    /// The finished document.
-    pub fn finish(self) -> String {
+    /// The finished document, painted in `theme`.
+    pub fn finish(&self, theme: Theme) -> String {
         format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n{}</svg>\n",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n{}{}</svg>\n",
             self.body,
+            theme.stylesheet(),
             w = num(self.width),
             h = num(self.height),
         )
@@ -438,7 +573,7 @@ mod tests {
     fn text_is_escaped() {
         let mut svg = Svg::card(100.0, 50.0, "a < b");
         svg.text(1.0, 2.0, "x & \"y\"", Font::sans(12.0), Anchor::Start);
-        let out = svg.finish();
+        let out = svg.finish(Theme::Light);
         for part in ["<title>a &lt; b</title>", ">x &amp; &quot;y&quot;</text>"] {
             assert!(out.contains(part), "{part} in {out}");
         }
@@ -449,11 +584,32 @@ mod tests {
     #[test]
     fn arrow_tip_is_at_the_target() {
         let mut svg = Svg::card(100.0, 100.0, "t");
-        svg.arrow((0.0, 10.0), (50.0, 10.0), "#000");
-        let out = svg.finish();
+        svg.arrow((0.0, 10.0), (50.0, 10.0), Colour::Ink);
+        let out = svg.finish(Theme::Light);
         assert!(
-            out.contains(r#"<path d="M 50 10 L 41 14.5 L 41 5.5 Z""#),
+            out.contains(r#"<path d="M 50 10 L 41 14.5 L 41 5.5 Z" class="f-ink"/>"#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn each_theme_paints_the_same_drawing() {
+        let mut svg = Svg::card(100.0, 50.0, "t");
+        svg.text(1.0, 2.0, "x", Font::sans(12.0).halo(), Anchor::Start);
+        let (light, dark) = (svg.finish(Theme::Light), svg.finish(Theme::Dark));
+        assert!(
+            light.contains(r#" class="f-ink s-card" stroke-width="4""#),
+            "{light}"
+        );
+        assert!(light.contains(".f-card{fill:#ffffff}") && dark.contains(".f-card{fill:#1c2128}"));
+        // Only the stylesheets differ, and every colour is in both.
+        let drawing = |out: &str| out[..out.find("<style>").unwrap()].to_string();
+        assert_eq!(drawing(&light), drawing(&dark));
+        for colour in Colour::ALL {
+            for out in [&light, &dark] {
+                assert!(out.contains(&format!(".s-{}{{stroke:", colour.name())));
+            }
+            assert!(!Theme::Light.value(colour).is_empty());
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use nixl_kv_metrics::printer::numbers::{grouped, trimmed};
 
-use crate::svg::{Anchor, Font, Point, Stroke, Svg, colour};
+use crate::svg::{Anchor, Colour, Font, Point, Stroke, Svg};
 
 /// The card: mdBook's content column, so text is shown at 1:1.
 const WIDTH: f64 = 750.0;
@@ -38,7 +38,7 @@ impl<P> Copy for Series<P> {}
 
 impl<P> Series<P> {
     /// A solid series in `colour`.
-    pub const fn solid(label: &'static str, colour: &'static str, value: fn(&P) -> f64) -> Self {
+    pub const fn solid(label: &'static str, colour: Colour, value: fn(&P) -> f64) -> Self {
         Series {
             label,
             stroke: Stroke::solid(colour, SERIES_WIDTH),
@@ -100,7 +100,7 @@ impl Chart {
             24.0,
             56.0,
             subtitle,
-            Font::sans(12.0).fill(colour::MUTED),
+            Font::sans(12.0).fill(Colour::Muted),
             Anchor::Start,
         );
         let step = nice_step(max, 5.0);
@@ -143,7 +143,7 @@ impl Chart {
     /// Grid lines with their labels (`format`ted values), the x axis line,
     /// and the y axis `title`, drawn vertically.
     pub fn y_axis(&mut self, format: impl Fn(f64) -> String, title: &str) {
-        let grid = Stroke::solid(colour::RULE, 1.0);
+        let grid = Stroke::solid(Colour::Rule, 1.0);
         let ticks = (self.y_max / self.step).round() as usize;
         for k in 0..=ticks {
             let y = self.y(k as f64 * self.step);
@@ -153,20 +153,20 @@ impl Chart {
                 self.left - 8.0,
                 y + 4.0,
                 &format(k as f64 * self.step),
-                Font::sans(11.5).fill(colour::MUTED),
+                Font::sans(11.5).fill(Colour::Muted),
                 Anchor::End,
             );
         }
         self.svg.line(
             (self.left, BOTTOM),
             (RIGHT, BOTTOM),
-            Stroke::solid(colour::MUTED, 1.2),
+            Stroke::solid(Colour::Muted, 1.2),
         );
         self.svg.vertical_text(
             24.0,
             (TOP + BOTTOM) / 2.0,
             title,
-            Font::sans(12.0).fill(colour::MUTED),
+            Font::sans(12.0).fill(Colour::Muted),
         );
     }
 
@@ -179,7 +179,7 @@ impl Chart {
             self.svg.line(
                 (x, BOTTOM),
                 (x, BOTTOM + 5.0),
-                Stroke::solid(colour::MUTED, 1.2),
+                Stroke::solid(Colour::Muted, 1.2),
             );
             self.svg.text(
                 x,
@@ -192,7 +192,7 @@ impl Chart {
                 x,
                 BOTTOM + 37.0,
                 &note,
-                Font::mono(11.0).fill(colour::MUTED),
+                Font::mono(11.0).fill(Colour::Muted),
                 Anchor::Middle,
             );
         }
@@ -200,7 +200,7 @@ impl Chart {
             (self.left + RIGHT) / 2.0,
             BOTTOM + 64.0,
             title,
-            Font::sans(12.0).fill(colour::MUTED),
+            Font::sans(12.0).fill(Colour::Muted),
             Anchor::Middle,
         );
     }
@@ -208,7 +208,7 @@ impl Chart {
     /// A dashed grey line at `value`: a bound no series can pass. Returns
     /// its key for the legend.
     fn bound(&mut self, value: f64, label: &'static str) -> Key {
-        let stroke = Stroke::solid(colour::GREY, 1.4).dashed("6 4");
+        let stroke = Stroke::solid(Colour::Grey, 1.4).dashed("6 4");
         let y = self.y(value);
         self.svg.line((self.left, y), (RIGHT, y), stroke);
         Key {
@@ -238,7 +238,7 @@ impl Chart {
     }
 
     /// A point's value as a label at `at`, in `colour`, over a halo.
-    pub fn value_label(&mut self, at: Point, text: &str, colour: &'static str, anchor: Anchor) {
+    pub fn value_label(&mut self, at: Point, text: &str, colour: Colour, anchor: Anchor) {
         let font = Font::sans(11.0).bold().fill(colour).halo();
         self.svg.text(at.0, at.1, text, font, anchor);
     }
@@ -249,7 +249,7 @@ impl Chart {
         let x = RIGHT + 22.0;
         let mut y = TOP + 4.0;
         for (heading, keys) in groups {
-            let font = Font::sans(11.5).bold().fill(colour::MUTED);
+            let font = Font::sans(11.5).bold().fill(Colour::Muted);
             self.svg.text(x, y, heading, font, Anchor::Start);
             for key in *keys {
                 y += 24.0;
@@ -267,7 +267,7 @@ impl Chart {
             y += 34.0;
         }
         for (k, note) in notes.iter().enumerate() {
-            let font = Font::sans(11.0).fill(colour::MUTED);
+            let font = Font::sans(11.0).fill(Colour::Muted);
             self.svg
                 .text(x, y - 6.0 + 15.0 * k as f64, note, font, Anchor::Start);
         }

@@ -7,7 +7,7 @@ use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 
 use super::chart::{Chart, Series, format_ms};
-use crate::svg::{Anchor, Svg, colour};
+use crate::svg::{Anchor, Colour, Svg};
 
 /// KV bytes of each request of the interval, in MiB.
 const REQUEST_MIB: [f64; 16] = [
@@ -117,9 +117,9 @@ pub fn draw() -> Svg {
 
     // The series not on the line first, so the line's own are on top.
     let series = [
-        Line::solid("slowest READ per request", colour::GREY, |p| p.request_ms).dashed("6 4"),
-        Line::solid(Field::P90XferTimeMs.name(), colour::RED, |p| p.p90_ms),
-        Line::solid(Field::AvgXferTimeMs.name(), colour::BLUE, |p| p.avg_ms),
+        Line::solid("slowest READ per request", Colour::Grey, |p| p.request_ms).dashed("6 4"),
+        Line::solid(Field::P90XferTimeMs.name(), Colour::Red, |p| p.p90_ms),
+        Line::solid(Field::AvgXferTimeMs.name(), Colour::Blue, |p| p.avg_ms),
     ];
     chart.series(&series, &points);
     // Value labels right of the points, pushed apart where they would overlap.

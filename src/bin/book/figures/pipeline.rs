@@ -1,22 +1,25 @@
 //! The `pipeline` figure: workers → KVOutputAggregator → scheduler →
-//! KVConnectorLogging → the log line, with the line this crate prints for
-//! four READs like those drawn.
+//! KVConnectorLogging → the log line, drawn for the book's running example:
+//! the four READs that print the line of vLLM issue #41230 (fields.md,
+//! "The example line, reproduced"), one per TP rank, and the line this crate
+//! prints for them.
 
 use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
+use nixl_kv_metrics::telemetry::XferTelemetry;
 
-use crate::svg::{Anchor, Font, Rect, Stroke, Svg, colour};
+use crate::svg::{Anchor, Colour, Font, Rect, Stroke, Svg};
 
 /// A box's fill and outline colours.
-type BoxColours = (&'static str, &'static str);
+type BoxColours = (Colour, Colour);
 
-const WORKER: BoxColours = (colour::BLUE_FILL, colour::BLUE);
-const ENGINE: BoxColours = (colour::GREEN_FILL, colour::GREEN);
-const FRONTEND: BoxColours = (colour::AMBER_FILL, colour::AMBER);
+const WORKER: BoxColours = (Colour::BlueFill, Colour::Blue);
+const ENGINE: BoxColours = (Colour::GreenFill, Colour::Green);
+const FRONTEND: BoxColours = (Colour::AmberFill, Colour::Amber);
 
 /// A box with a bold title and grey lines under it, centred.
 fn stage(svg: &mut Svg, rect: Rect, (fill, outline): BoxColours, title: &str, lines: &[&str]) {
-    svg.rect(rect, 6.0, fill, Stroke::solid(outline, 1.2));
+    svg.rect(rect, 6.0, Some(fill), Stroke::solid(outline, 1.2));
     let line_height = 15.0;
     let block = 13.0 + line_height * lines.len() as f64;
     let mut baseline = rect.y + (rect.h - block) / 2.0 + 11.0;
@@ -34,31 +37,46 @@ fn stage(svg: &mut Svg, rect: Rect, (fill, outline): BoxColours, title: &str, li
             rect.centre_x(),
             baseline,
             line,
-            Font::sans(11.5).fill(colour::MUTED),
+            Font::sans(11.5).fill(Colour::Muted),
             Anchor::Middle,
         );
     }
 }
 
-/// The line the crate prints for four READs like those drawn.
+/// The running example's READs, one per TP rank, as NIXL reports them:
+/// xfer and post time in µs, 2.25 MiB in 72 descriptors each.
+const READS: [XferTelemetry; 4] = [
+    XferTelemetry::new(970, 795, 2_359_296, 72),
+    XferTelemetry::new(611, 538, 2_359_296, 72),
+    XferTelemetry::new(3_300, 804, 2_359_296, 72),
+    XferTelemetry::new(642, 551, 2_359_296, 72),
+];
+
+/// The line the newest release prints for [`READS`]: the introduction's
+/// eight values, then the three counts added in 0.31 and 0.32.
 fn example_line() -> String {
-    NixlKvConnectorStats::from_transfers(
-        Family::F6,
-        vec![0.001_0, 0.001_2, 0.000_9, 0.002_4],
-        vec![0.000_6, 0.000_7, 0.000_6, 0.000_8],
-        vec![9 << 18; 4],
-        vec![72; 4],
+    let mut stats = NixlKvConnectorStats::new(Family::F6);
+    for read in &READS {
+        stats.record_transfer(read);
+    }
+    stats.reduce().to_string()
+}
+
+/// What a worker records: its one READ, in the line's units.
+fn worker_note(read: &XferTelemetry) -> String {
+    format!(
+        "1 READ: {:.3} ms, {} MiB",
+        read.xfer_seconds() * 1e3,
+        read.mib()
     )
-    .reduce()
-    .to_string()
 }
 
 /// Draws the figure, 750 px wide: mdBook's content column, so text is shown
 /// at 1:1.
 pub fn draw() -> Svg {
     let mut svg = Svg::card(750.0, 534.0, "From NIXL to the log line");
-    let note = Font::sans(11.0).fill(colour::MUTED).halo();
-    let heading = Font::sans(12.0).bold().fill(colour::MUTED);
+    let note = Font::sans(11.0).fill(Colour::Muted).halo();
+    let heading = Font::sans(12.0).bold().fill(Colour::Muted);
 
     // The engine core process: workers, output aggregator, scheduler.
     svg.frame(Rect::new(12.0, 12.0, 726.0, 262.0));
@@ -70,13 +88,14 @@ pub fn draw() -> Svg {
         Anchor::Start,
     );
 
-    // Workers: one per TP rank (and PP stage), each recording its own READs.
-    let workers: Vec<Rect> = (0..4)
-        .map(|i| Rect::new(28.0, 46.0 + i as f64 * 53.0, 168.0, 44.0))
+    // Workers: one per TP rank (and PP stage), each recording its own READs
+    // (here one each: the running example's).
+    let workers: Vec<Rect> = (0..READS.len())
+        .map(|i| Rect::new(28.0, 46.0 + i as f64 * 53.0, 180.0, 44.0))
         .collect();
-    for (rank, &worker) in workers.iter().enumerate() {
+    for (rank, (&worker, read)) in workers.iter().zip(&READS).enumerate() {
         let title = format!("Worker · TP rank {rank}");
-        stage(&mut svg, worker, WORKER, &title, &["records each READ"]);
+        stage(&mut svg, worker, WORKER, &title, &[&worker_note(read)]);
     }
     let mid = (workers[0].y + workers[3].bottom()) / 2.0;
     svg.text(
@@ -105,7 +124,7 @@ pub fn draw() -> Svg {
         svg.arrow(
             (worker.right(), worker.centre_y()),
             (agg.x - 1.0, target),
-            colour::MUTED,
+            Colour::Muted,
         );
     }
 
@@ -122,7 +141,7 @@ pub fn draw() -> Svg {
             ".kv_connector_stats",
         ],
     );
-    svg.arrow((agg.right(), mid), (sched.x - 1.0, mid), colour::MUTED);
+    svg.arrow((agg.right(), mid), (sched.x - 1.0, mid), Colour::Muted);
     svg.text(
         (agg.right() + sched.x) / 2.0,
         mid - 9.0,
@@ -145,7 +164,7 @@ pub fn draw() -> Svg {
     let (sx, sy) = (sched.centre_x(), logging.centre_y());
     svg.path_arrow(
         &[(sx, sched.bottom()), (sx, sy), (logging.right() + 1.0, sy)],
-        colour::MUTED,
+        Colour::Muted,
     );
     svg.text(
         (logging.right() + sx) / 2.0,
@@ -162,7 +181,7 @@ pub fn draw() -> Svg {
     svg.arrow(
         (lx, logging.bottom()),
         (lx, terminal.y - 1.0),
-        colour::MUTED,
+        Colour::Muted,
     );
     svg.text(
         lx + 12.0,
@@ -174,15 +193,15 @@ pub fn draw() -> Svg {
     svg.rect(
         terminal,
         6.0,
-        colour::TERMINAL,
-        Stroke::solid(colour::TERMINAL, 1.2),
+        Some(Colour::Terminal),
+        Stroke::solid(Colour::Terminal, 1.2),
     );
     for (i, row) in rows.iter().enumerate() {
         svg.text(
             40.0,
             terminal.y + 21.0 + 17.0 * i as f64,
             row,
-            Font::mono(11.5).fill(colour::TERMINAL_INK),
+            Font::mono(11.5).fill(Colour::TerminalInk),
             Anchor::Start,
         );
     }
@@ -217,10 +236,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shows_the_crate_s_line() {
-        let svg = draw().finish();
-        assert!(svg.contains("KV Transfer metrics: Num successful transfers=4,"));
-        assert!(svg.contains("Num notifs after expiry=0"));
+    fn shows_the_running_example() {
+        let line = example_line();
+        // The introduction's line (vLLM issue #41230), then the newer counts.
+        assert_eq!(
+            line,
+            "KV Transfer metrics: Num successful transfers=4, Avg xfer time (ms)=1.381, \
+             P90 xfer time (ms)=2.601, Avg post time (ms)=0.672, P90 post time (ms)=0.801, \
+             Avg MB per transfer=2.25, Throughput (MB/s)=1629.549, \
+             Avg number of descriptors=72.0, Num failed transfers=0, Num KV expired reqs=0, \
+             Num notifs after expiry=0"
+        );
+        let svg = draw().finish(crate::svg::Theme::Light);
+        for row in wrap_at_commas(&line, 92) {
+            assert!(svg.contains(&format!(">{row}</text>")), "{row}");
+        }
+        for note in ["1 READ: 0.970 ms, 2.25 MiB", "1 READ: 3.300 ms, 2.25 MiB"] {
+            assert!(svg.contains(note), "{note}");
+        }
     }
 
     #[test]

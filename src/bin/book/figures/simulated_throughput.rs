@@ -14,7 +14,7 @@ use nixl_kv_metrics::views::LineReading;
 use nixl_kv_metrics::wallclock::WallClock;
 
 use super::chart::{Chart, Series, format_mib_s};
-use crate::svg::{Anchor, Svg, colour};
+use crate::svg::{Anchor, Colour, Svg};
 
 /// Mean request arrivals per second charted, about ×3 apart.
 const ARRIVAL_RATES: [f64; 6] = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0];
@@ -126,9 +126,9 @@ pub fn draw() -> Svg {
         "requests per second (×: mean READs in flight while busy)",
     );
 
-    let wall = Line::solid("MiB / busy time", colour::GREEN, |p| p.wall_mib_s);
-    let window = Line::solid("n × Avg MB / 10 s", colour::BLUE, |p| p.window_mib_s);
-    let logged = Line::solid(Field::ThroughputMbS.name(), colour::RED, |p| p.logged_mib_s);
+    let wall = Line::solid("MiB / busy time", Colour::Green, |p| p.wall_mib_s);
+    let window = Line::solid("n × Avg MB / 10 s", Colour::Blue, |p| p.window_mib_s);
+    let logged = Line::solid(Field::ThroughputMbS.name(), Colour::Red, |p| p.logged_mib_s);
     chart.series(&[wall, window, logged], &points);
     // Both labelled series above their points (the line's Throughput stays
     // below the busy-time rate, and its labels clear the axis); the
@@ -187,7 +187,7 @@ mod tests {
         let last = points.last().unwrap();
         assert!(last.wall_mib_s > 0.9 * capacity, "{last:?}");
         assert!(last.logged_mib_s < 0.05 * last.wall_mib_s, "{last:?}");
-        let svg = draw().finish();
+        let svg = draw().finish(crate::svg::Theme::Light);
         assert!(svg.contains(&format_mib_s(last.wall_mib_s)));
     }
 }

@@ -10,7 +10,7 @@ use nixl_kv_metrics::telemetry::{MIB, XferTelemetry};
 use nixl_kv_metrics::wallclock::WallClock;
 
 use super::chart::{Chart, Series, format_mib_s};
-use crate::svg::{Anchor, Svg, colour};
+use crate::svg::{Anchor, Colour, Svg};
 
 /// The link all READs of the chart share: one decode rank's 200 Gb/s NIC.
 const SHARED_LINK: Link = Link {
@@ -114,8 +114,8 @@ pub fn draw() -> Svg {
         "READs posted (×: mean number in flight, Σxfer / busy time)",
     );
 
-    let wall = Line::solid("busy time (wall clock)", colour::GREEN, |p| p.wall_mib_s);
-    let logged = Line::solid("summed xfer time (the line)", colour::RED, |p| {
+    let wall = Line::solid("busy time (wall clock)", Colour::Green, |p| p.wall_mib_s);
+    let logged = Line::solid("summed xfer time (the line)", Colour::Red, |p| {
         p.logged_mib_s
     });
     chart.series(&[wall, logged], &points);
@@ -125,16 +125,16 @@ pub fn draw() -> Svg {
         if i == 0 {
             // At one READ both views are the same number: one label, in ink.
             let text = format_mib_s(point.wall_mib_s);
-            chart.value_label(above_wall, &text, colour::INK, Anchor::Middle);
+            chart.value_label(above_wall, &text, Colour::Ink, Anchor::Middle);
             continue;
         }
         // Wall-clock labels sit above their points, the line's above-right
         // of theirs, clear of its falling curve.
         let text = format_mib_s(point.wall_mib_s);
-        chart.value_label(above_wall, &text, colour::GREEN, Anchor::Middle);
+        chart.value_label(above_wall, &text, Colour::Green, Anchor::Middle);
         let text = format_mib_s(point.logged_mib_s);
         let above_right = (x + 9.0, chart.y(point.logged_mib_s) - 7.0);
-        chart.value_label(above_right, &text, colour::RED, Anchor::Start);
+        chart.value_label(above_right, &text, Colour::Red, Anchor::Start);
     }
 
     chart.legend(

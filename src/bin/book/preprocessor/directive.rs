@@ -15,7 +15,7 @@ use nixl_kv_metrics::prometheus::Metric;
 
 use super::{GENERATED_DIR, prometheus, releases};
 use crate::figures::{self, Figure};
-use crate::svg::{escape, num};
+use crate::svg::{Theme, escape, num};
 
 /// How a directive opens.
 pub const OPEN: &str = "{{#nixl";
@@ -199,20 +199,38 @@ impl Directive {
 }
 
 /// The HTML behind `{{#nixl figure NAME}}`: one `<figure>` with the SVG the
-/// preprocessor writes to `generated/NAME.svg` (styled by book/theme/nixl.css).
+/// preprocessor writes to `generated/` once per theme, each image a link to
+/// its full-size page, so that a tap on a phone shows labels it can read. The
+/// stylesheet (book/theme/nixl.css) shows the image of mdBook's theme.
 /// Kept free of blank lines, so Markdown treats it as one HTML block.
 pub fn figure_html(figure: &Figure, root: &str) -> String {
     let svg = (figure.draw)();
+    let image = |theme: Theme| {
+        let dir = format!("{root}{GENERATED_DIR}");
+        let (src, href) = (
+            figures::file_name(figure, theme),
+            figures::viewer_name(figure, theme),
+        );
+        let class = match theme {
+            Theme::Light => "nixl-figure-light",
+            Theme::Dark => "nixl-figure-dark",
+        };
+        format!(
+            "<a class=\"{class}\" href=\"{dir}/{href}\" title=\"Open the figure full size\">\
+             <img src=\"{dir}/{src}\" alt=\"{alt}\" width=\"{w}\" height=\"{h}\" loading=\"lazy\"></a>\n",
+            alt = escape(figure.alt),
+            w = num(svg.width()),
+            h = num(svg.height()),
+        )
+    };
     format!(
         "<figure id=\"figure-{name}\" class=\"nixl-figure\">\n\
-         <img src=\"{root}{GENERATED_DIR}/{file}\" alt=\"{alt}\" width=\"{w}\" height=\"{h}\">\n\
+         {light}{dark}\
          <figcaption>{caption}</figcaption>\n\
          </figure>",
         name = figure.name,
-        file = figures::file_name(figure),
-        alt = escape(figure.alt),
-        w = num(svg.width()),
-        h = num(svg.height()),
+        light = image(Theme::Light),
+        dark = image(Theme::Dark),
         caption = escape(figure.caption),
     )
 }
@@ -277,9 +295,11 @@ mod tests {
             "throughput.md",
         );
         assert!(
-            out.contains("<img src=\"generated/p90-vs-tp.svg\""),
+            out.contains("<a class=\"nixl-figure-light\" href=\"generated/p90-vs-tp.html\"")
+                && out.contains("<img src=\"generated/p90-vs-tp.svg\""),
             "{out}"
         );
+        assert!(out.contains("<img src=\"generated/p90-vs-tp.dark.svg\""));
         assert!(out.contains("<figure id=\"figure-p90-vs-tp\""));
         // One HTML block: no blank line inside, blank lines around.
         let start = out.find("<figure").unwrap();

@@ -277,7 +277,9 @@ mod tests {
         );
         let generated = root.join("src").join(GENERATED_DIR);
         for figure in figures::ALL {
-            assert!(generated.join(figures::file_name(figure)).is_file());
+            for theme in crate::svg::Theme::ALL {
+                assert!(generated.join(figures::file_name(figure, theme)).is_file());
+            }
         }
         assert!(generated.join(prometheus::DASHBOARD_FILE).is_file());
         assert!(generated.join(prometheus::ALERT_RULES_FILE).is_file());
