@@ -10,9 +10,7 @@ and PrometheusStatLogger - and records every log record the `vllm` loggers emit
 and the `vllm:nixl_*` exposition. Cases run grouped by VLLM_LOGGING_LEVEL, one
 process per level, since vLLM configures its logger once at import.
 
-One shim: the frontend loggers' clock (`time.monotonic` as seen from
-vllm.v1.metrics.loggers) is a scripted one, so that each interval lasts exactly
-INTERVAL seconds and the throughputs in the "Engine 00N:" lines are exact.
+The pipeline itself is pipeline.py's (its one shim: a scripted clock).
 """
 
 from __future__ import annotations
@@ -21,20 +19,18 @@ import argparse
 import copy
 import json
 import os
-import pickle
 import random
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import vllm_api
+from pipeline import Pipeline, Unsupported
 from tiny_models import GQA, model_dir
 
 #: Seconds between two log() calls (vLLM's default VLLM_LOG_STATS_INTERVAL).
 INTERVAL = 10.0
-CLOCK_START = 1000.0
 
 
 @dataclass
@@ -164,19 +160,6 @@ def worker_data(spec: dict | None, stats_cls) -> tuple[dict | None, list[str]]:
     return copy.deepcopy(st.data), sorted(set(missing))
 
 
-class ScriptedClock:
-    """Stands in for the `time` module inside vllm.v1.metrics.loggers."""
-
-    def __init__(self):
-        self.now = CLOCK_START
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def __getattr__(self, name):
-        return getattr(time, name)
-
-
 def vllm_config():
     from vllm.config import DeviceConfig, KVTransferConfig, ModelConfig, VllmConfig
     mc = ModelConfig(model=model_dir(GQA), skip_tokenizer_init=True, dtype="float16",
@@ -186,42 +169,8 @@ def vllm_config():
                       kv_transfer_config=kv)
 
 
-def describe_loggers(manager) -> list[str]:
-    out = []
-    for lg in manager.stat_loggers:
-        inner = getattr(lg, "per_engine_stat_loggers", None)
-        if inner:
-            out.append(f"{type(lg).__name__}[" + ", ".join(
-                f"{k}:{type(v).__name__}" for k, v in inner.items()) + "]")
-        else:
-            out.append(type(lg).__name__)
-    return out
-
-
-def run_case(case: Case, vc, cap, clock) -> dict:
-    import vllm.v1.metrics.loggers as loggers
-    from vllm.v1.engine import EngineCoreOutputs
-    from vllm.v1.metrics.stats import IterationStats, SchedulerStats
-    from vllm.v1.outputs import EMPTY_MODEL_RUNNER_OUTPUT, KVConnectorOutput
-    from vllm.v1.serial_utils import MsgpackDecoder, MsgpackEncoder
-
+def run_case(case: Case, vc, cap) -> dict:
     stats_cls = vllm_api.nixl_stats_class()
-    manager_cls = vllm_api.stat_logger_manager()
-    aggregator_cls = vllm_api.kv_output_aggregator()
-    loggers.time = clock
-    vllm_api.unregister_vllm_metrics()()
-    clock.now = CLOCK_START
-    cap.take()
-    kwargs = {"engine_idxs": case.engines}
-    unsupported = []
-    for name, value, default in (("aggregate_engine_logging", case.aggregate_engine_logging,
-                                  False),
-                                 ("client_count", case.client_count, 1)):
-        if value != default:
-            if vllm_api.accepts(manager_cls, name):
-                kwargs[name] = value
-            else:
-                unsupported.append(name)
     record = {"name": case.name, "note": case.note,
               "config": {"vllm_logging_level": case.level, "engines": case.engines,
                          "workers_per_engine": case.workers,
@@ -229,79 +178,42 @@ def run_case(case: Case, vc, cap, clock) -> dict:
                          "client_count": case.client_count,
                          "log_stats_interval_s": INTERVAL,
                          "model_name": vc.model_config.served_model_name,
-                         "kv_connector": "NixlConnector"},
-              "unsupported": unsupported}
-    if unsupported:
-        record["skipped"] = f"StatLoggerManager of this release has no {', '.join(unsupported)}"
+                         "kv_connector": "NixlConnector"}}
+    try:
+        pipe = Pipeline(vc, cap, case.engines, case.workers, case.aggregate_engine_logging,
+                        case.client_count, INTERVAL)
+    except Unsupported as e:
+        record["skipped"] = f"StatLoggerManager of this release has no {e}"
         return record
-    manager = manager_cls(vc, **kwargs)
-    record["loggers"] = describe_loggers(manager)
-    record["setup_records"] = cap.take()
-    aggregators = {e: aggregator_cls(expected_finished_count=case.workers) for e in case.engines}
-    encoder, decoder = MsgpackEncoder(), MsgpackDecoder(EngineCoreOutputs)
+    record["loggers"] = pipe.loggers
+    record["setup_records"] = pipe.setup_records
     intervals = []
-    for k, steps in enumerate(case.intervals):
+    for steps in case.intervals:
         rec_steps = []
         for step in steps:
-            workers, outputs, missing = [], [], set()
-            for w, spec in enumerate(step.workers):
-                data, cannot = worker_data(spec, stats_cls)
-                missing |= set(cannot)
-                workers.append(data)
-                fin = set(step.finished_recving[w]) if step.finished_recving else None
-                out = copy.copy(EMPTY_MODEL_RUNNER_OUTPUT)
-                if data is not None or fin:
-                    stats = None if data is None else pickle.loads(pickle.dumps(
-                        stats_cls(data=copy.deepcopy(data))))
-                    out.kv_connector_output = KVConnectorOutput(finished_recving=fin,
-                                                                kv_connector_stats=stats)
-                else:
-                    out.kv_connector_output = None
-                outputs.append(out)
-            agg = aggregators[step.engine].aggregate(outputs)
-            kvo = agg.kv_connector_output if agg is not None else None
-            stats = kvo.kv_connector_stats if kvo is not None else None
-            payload = None
-            if stats:
-                payload = stats.to_dict() if hasattr(stats, "to_dict") else stats.data
-            ss = SchedulerStats(num_running_reqs=step.running, kv_connector_stats=payload)
-            wire = decoder.decode(encoder.encode(
-                EngineCoreOutputs(engine_index=step.engine, outputs=[], scheduler_stats=ss)))
-            it = IterationStats()
-            it.num_generation_tokens = step.generation_tokens
-            manager.record(scheduler_stats=wire.scheduler_stats, iteration_stats=it,
-                           engine_idx=step.engine)
-            rec_steps.append({
-                "engine": step.engine, "workers": workers,
-                "worker_events": [None if s is None else {k2: v for k2, v in s.items()
-                                                          if k2 not in ("seed", "blocks")}
-                                  for s in step.workers],
-                "cannot_record": sorted(missing),
-                "finished_recving_in": step.finished_recving,
-                "finished_recving_out": sorted(kvo.finished_recving or [])
-                if kvo is not None else None,
-                "scheduler_payload": copy.deepcopy(wire.scheduler_stats.kv_connector_stats),
-                "num_generation_tokens": step.generation_tokens,
-                "num_running_reqs": step.running,
-                "records": cap.take()})
-        clock.now = CLOCK_START + INTERVAL * (k + 1)
-        manager.log()
-        intervals.append({"clock": clock.now, "steps": rec_steps, "records": cap.take()})
+            data, cannot = zip(*[worker_data(spec, stats_cls) for spec in step.workers])
+            rec = pipe.step(step.engine, list(data), step.generation_tokens, step.running,
+                            step.finished_recving)
+            rec["worker_events"] = [None if s is None else
+                                    {k: v for k, v in s.items() if k not in ("seed", "blocks")}
+                                    for s in step.workers]
+            rec["cannot_record"] = sorted(set().union(*cannot))
+            rec_steps.append(rec)
+        intervals.append({"steps": rec_steps, **pipe.log()})
     record["intervals"] = intervals
-    record["exposition"] = vllm_api.nixl_exposition()
+    record["exposition"] = pipe.exposition()
     return record
 
 
 def run_level(level: str, out: Path) -> None:
     vc = vllm_config()
     cap = vllm_api.capture_vllm_logs(vc)
-    clock = ScriptedClock()
     import logging
     with out.open("w") as f:
         for case in CASES:
             if case.level != level:
                 continue
-            rec = run_case(case, vc, cap, clock)
+            rec = run_case(case, vc, cap)
             rec["config"]["vllm_logger_effective_level"] = logging.getLevelName(
                 logging.getLogger("vllm").getEffectiveLevel())
             f.write(json.dumps(rec, sort_keys=True) + "\n")

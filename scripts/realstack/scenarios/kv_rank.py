@@ -1,0 +1,327 @@
+"""One rank of a prefill or decode instance: vLLM's own NIXL connector worker.
+
+    python kv_rank.py SESSION_DIR ROLE RANK     (started by kv_worker.py)
+
+Builds what the model runner would hand the connector on CPU - a VllmConfig on
+vLLM's CpuPlatform, the KV cache spec of the session's geometry, a
+KVCacheConfig from vLLM's own planner and the cache tensors from vLLM's own
+allocator in the layout the engine core resolves for the CPU attention backend
+- then constructs the release's NIXL worker and registers the caches.
+
+Prefill ranks fill their cache with a value per (layer, block, global KV head)
+and serve the handshake with vLLM's listener (rank 0 serves every rank, as the
+prefill scheduler does). Decode ranks receive each request's connector metadata
+as the decode scheduler would build it, run the worker's start_load_kv /
+get_finished loop until the request is done, collect what the worker ships as
+stats after each step, and compare the bytes that arrived.
+
+Shims, none of them editing vLLM: VLLM_TARGET_DEVICE=cpu; Triton reported
+present for the config checks (no kernel runs); the scheduler side is not run
+(its metadata is built here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+
+import vllm_api  # noqa: E402 - also sets the offline / cache environment
+from nixl_spy import watch  # noqa: E402
+from tiny_models import GQA, MLA, model_dir  # noqa: E402
+
+GEOMETRIES = {g.name: g for g in (GQA, MLA)}
+ORIGIN = time.perf_counter()
+
+
+def value(layer: int, block: int, head: int) -> int:
+    """The int16 written at (layer, block, global KV head) of the prefill cache."""
+    return (layer * 4096 + block * 8 + head) % 32768
+
+
+def layer_names(n: int) -> list[str]:
+    return [f"model.layers.{i}.self_attn.attn" for i in range(n)]
+
+
+class Rank:
+    def __init__(self, session: dict, role: str, rank: int):
+        import torch
+        import vllm.triton_utils as tu
+        tu.HAS_TRITON = True  # config checks only: no kernel runs on this path
+        from vllm.config import (CacheConfig, DeviceConfig, KVTransferConfig, ModelConfig,
+                                 ParallelConfig, VllmConfig, set_current_vllm_config)
+        from vllm.distributed import (ensure_model_parallel_initialized,
+                                      init_distributed_environment)
+
+        self.session, self.role, self.rank = session, role, rank
+        self.tp = session["p_tp"] if role == "prefill" else session["d_tp"]
+        self.g = GEOMETRIES[session["geometry"]]
+        self.engine_id = "engine-P" if role == "prefill" else "engine-D"
+        kv = KVTransferConfig(kv_connector=session["connector"],
+                              kv_role="kv_producer" if role == "prefill" else "kv_consumer",
+                              engine_id=self.engine_id, kv_buffer_device="cpu")
+        mc = ModelConfig(model=model_dir(self.g), skip_tokenizer_init=True, dtype=self.g.dtype,
+                         served_model_name=self.g.name)
+        self.vc = VllmConfig(model_config=mc, device_config=DeviceConfig(device="cpu"),
+                             parallel_config=ParallelConfig(tensor_parallel_size=self.tp),
+                             cache_config=CacheConfig(block_size=session["block_size"]),
+                             kv_transfer_config=kv)
+        self.set_config = set_current_vllm_config
+        with set_current_vllm_config(self.vc):
+            port = session["dist_ports"][role]
+            init_distributed_environment(world_size=self.tp, rank=rank,
+                                         distributed_init_method=f"tcp://127.0.0.1:{port}",
+                                         local_rank=rank, backend="gloo")
+            ensure_model_parallel_initialized(self.tp, 1)
+        self.torch = torch
+        self.names = layer_names(self.g.num_layers)
+        self.spec = self.kv_cache_spec()
+        self.layout = self.resolve_layout()
+        self.kcc = self.kv_cache_config()
+        from vllm.v1.worker.utils import allocate_kv_cache
+        with set_current_vllm_config(self.vc):
+            self.caches = allocate_kv_cache(self.kcc, torch.device("cpu"), self.layout)
+            self.worker = self.worker_class()(self.vc, self.engine_id, self.kcc)
+        self.spy = watch(self.worker.nixl_wrapper, ORIGIN)
+        if role == "prefill":
+            self.fill()
+        with set_current_vllm_config(self.vc):
+            self.worker.register_kv_caches(self.caches)
+
+    # -- what the model runner would provide ------------------------------------
+
+    def kv_cache_spec(self):
+        from vllm.v1.kv_cache_interface import FullAttentionSpec, MLAAttentionSpec
+        bs = self.vc.cache_config.block_size  # the platform may have changed it
+        if self.g.kind == "mla":
+            return MLAAttentionSpec(block_size=bs, num_kv_heads=1,
+                                    head_size=self.g.kv_lora_rank + self.g.qk_rope_head_dim,
+                                    dtype=self.torch.float16)
+        return FullAttentionSpec(block_size=bs, num_kv_heads=self.g.num_kv_heads // self.tp,
+                                 head_size=self.g.head_dim, dtype=self.torch.float16)
+
+    def backend(self):
+        from vllm.v1.attention.backends.registry import AttentionBackendEnum
+        name = "CPU_MLA" if self.g.kind == "mla" else "CPU_ATTN"
+        return AttentionBackendEnum[name].get_class()
+
+    def resolve_layout(self):
+        """The layout the engine core resolves from the backends' preferences."""
+        from vllm.v1.attention.backends.utils import (get_supported_kv_cache_layouts,
+                                                      record_kv_cache_layout,
+                                                      resolve_kv_cache_layout)
+        names = [x.name for x in get_supported_kv_cache_layouts([self.backend()])]
+        with self.set_config(self.vc):
+            layout = resolve_kv_cache_layout(self.vc, [names], [self.spec])
+        record_kv_cache_layout(self.vc.cache_config, layout.name)
+        return layout
+
+    def kv_cache_config(self):
+        from vllm.v1.kv_cache_interface import KVCacheGroupSpec
+        get_kv_cache_config_from_groups = vllm_api.first(
+            "vllm.v1.core.kv_cache_planning:get_kv_cache_config_from_groups",
+            "vllm.v1.core.kv_cache_utils:get_kv_cache_config_from_groups")
+        memory = self.session["num_blocks"] * self.spec.page_size_bytes * len(self.names)
+        with self.set_config(self.vc):
+            kcc = get_kv_cache_config_from_groups(
+                self.vc, [KVCacheGroupSpec(self.names, self.spec)], memory)
+        if hasattr(kcc, "kv_cache_layout"):
+            kcc.kv_cache_layout = self.layout.name
+        return kcc
+
+    def worker_class(self):
+        from vllm.distributed.kv_transfer.kv_connector.v1.nixl import pull_worker, push_worker
+        if self.session["mode"] == "push":
+            return push_worker.NixlPushConnectorWorker
+        return pull_worker.NixlPullConnectorWorker
+
+    # -- cache contents -------------------------------------------------------
+
+    def heads(self) -> int:
+        return self.spec.num_kv_heads
+
+    def global_head(self, h: int) -> int:
+        return 0 if self.g.kind == "mla" else self.rank * self.heads() + h
+
+    def fill(self) -> None:
+        for li, name in enumerate(self.names):
+            view = self.caches[name].view(self.torch.int16)
+            for b in range(self.session["num_blocks"]):
+                for h in range(self.heads()):
+                    view[b, h] = value(li, b, self.global_head(h))
+
+    def arrived(self, local: list[int], remote: list[int]) -> bool:
+        for li, name in enumerate(self.names):
+            view = self.caches[name].view(self.torch.int16)
+            for lb, rb in zip(local, remote):
+                for h in range(self.heads()):
+                    if not bool((view[lb, h] == value(li, rb, self.global_head(h))).all()):
+                        return False
+        return True
+
+    def untouched(self, block: int) -> bool:
+        return all(not bool(self.caches[n].view(self.torch.int16)[block].any())
+                   for n in self.names)
+
+    def geometry(self) -> dict:
+        w = self.worker
+        return {"model": self.g.as_dict(), "tp_size": self.tp, "tp_rank": self.rank,
+                "block_size": self.spec.block_size,
+                "block_size_requested": self.session["block_size"],
+                "num_blocks": self.kcc.num_blocks, "kv_heads_per_rank": self.heads(),
+                "page_size_bytes": self.spec.page_size_bytes,
+                "kv_cache_layout": self.layout.name,
+                "attention_backend": self.backend().__name__,
+                "cache_view_shape": list(self.caches[self.names[0]].shape),
+                "cache_view_stride": list(self.caches[self.names[0]].stride()),
+                "kv_cache_tensors": [{"size": t.size, "layers": len(t.layers),
+                                      "layer_stride": t.layer_stride,
+                                      "block_stride": t.block_stride}
+                                     for t in self.kcc.kv_cache_tensors],
+                "use_mla": bool(getattr(w, "use_mla", False)),
+                "num_regions": getattr(w, "num_regions", None),
+                "block_len_per_layer": list(getattr(w, "block_len_per_layer", []) or []),
+                "num_descs": getattr(w, "num_descs", None),
+                "worker_class": type(w).__name__}
+
+    def report(self, extra: dict) -> dict:
+        return {"role": self.role, "rank": self.rank, "agent_name": self.spy.agent_name,
+                "geometry": self.geometry(), "registered": self.spy.registered,
+                "dlists": {str(k): v for k, v in self.spy.dlists.items()},
+                "transfers": self.spy.transfers, **extra}
+
+
+def wait_for(path: Path, timeout: float = 300.0) -> None:
+    end = time.time() + timeout
+    while not path.exists():
+        if time.time() > end:
+            raise TimeoutError(f"waited {timeout:.0f} s for {path.name}")
+        time.sleep(0.02)
+
+
+def write(path: Path, data) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, default=lambda o: o.decode() if isinstance(o, bytes)
+                              else str(o)))
+    tmp.rename(path)
+
+
+def prefill(session: dict, d: Path, rank: int) -> None:
+    import msgspec
+    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.base_scheduler import \
+        NixlBaseConnectorScheduler
+    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.metadata import \
+        NixlConnectorMetadata
+    r = Rank(session, "prefill", rank)
+    payload = msgspec.msgpack.Encoder().encode(r.worker.xfer_handshake_metadata)
+    (d / f"P{rank}.payload.tmp").write_bytes(payload)
+    (d / f"P{rank}.payload.tmp").rename(d / f"P{rank}.payload")
+    stop = threading.Event()
+    if rank == 0:  # the prefill scheduler serves every rank's payload
+        for q in range(session["p_tp"]):
+            wait_for(d / f"P{q}.payload")
+        encoded = {(0, q): (d / f"P{q}.payload").read_bytes() for q in range(session["p_tp"])}
+        ready = threading.Event()
+        threading.Thread(target=NixlBaseConnectorScheduler._nixl_handshake_listener,
+                         args=(encoded, ready, stop, "127.0.0.1", session["handshake_port"]),
+                         daemon=True).start()
+        ready.wait()
+        write(d / "listener.ready", True)
+    md = NixlConnectorMetadata()
+    ids = [q["id"] for q in session["requests"]]
+    md.reqs_in_batch = set(ids)
+    md.reqs_to_send = {i: time.perf_counter() + 600 for i in ids}
+    with r.set_config(r.vc):
+        r.worker.start_load_kv(md)
+    done, steps = set(), 0
+    while not (d / "decode.done").exists():
+        with r.set_config(r.vc):
+            sending, _ = r.worker.get_finished()
+        done |= sending
+        steps += 1
+        time.sleep(0.005)
+    st = r.worker.get_kv_connector_stats()
+    write(d / f"P{rank}.json", r.report({"done_sending": sorted(done), "steps": steps,
+                                         "stats_left": st.data if st else None}))
+    stop.set()
+    r.worker.shutdown()
+
+
+def finished(worker) -> tuple[set[str], set[str]]:
+    """Requests done receiving this step, and those of them that failed."""
+    if hasattr(worker, "get_transfer_results"):
+        res = worker.get_transfer_results()
+        return set(res.finished_recving or ()), set(getattr(res, "failed_recving", None) or ())
+    _, recving = worker.get_finished()
+    return set(recving or ()), set()
+
+
+def decode(session: dict, d: Path, rank: int) -> None:
+    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.metadata import \
+        NixlConnectorMetadata
+    r = Rank(session, "decode", rank)
+    wait_for(d / "listener.ready")
+    results = []
+    for req in session["requests"]:
+        params = {"remote_block_ids": (req["remote"],), "remote_engine_id": "engine-P",
+                  "remote_request_id": req["id"], "remote_host": "127.0.0.1",
+                  "remote_port": session["handshake_port"], "tp_size": session["p_tp"]}
+        md = NixlConnectorMetadata()
+        md.add_new_req_to_recv(req["id"], (req["local"],), params, awaiting_kvs=True)
+        t0 = time.perf_counter()
+        start_us = r.spy.us()
+        shipped, steps, done, failed, load_errors, error = [], 0, False, False, set(), None
+        try:
+            with r.set_config(r.vc):
+                r.worker.start_load_kv(md)
+                while time.perf_counter() - t0 < 120 and not done:
+                    # One engine step, as the model runner drives the connector.
+                    steps += 1
+                    r.worker.start_load_kv(NixlConnectorMetadata())
+                    recving, failed_now = finished(r.worker)
+                    done = req["id"] in recving
+                    failed |= req["id"] in failed_now
+                    load_errors |= r.worker.get_block_ids_with_load_errors()
+                    st = r.worker.get_kv_connector_stats()
+                    if st is not None:
+                        shipped.append({"step": steps, "data": st.data})
+                    if not done:
+                        time.sleep(0.005)
+        except Exception:  # noqa: BLE001 - where vLLM stops is the finding
+            import traceback
+            error = traceback.format_exc()[-2000:]
+        results.append({"id": req["id"], "done": done, "failed": failed, "steps": steps,
+                        "error": error, "shipped": shipped, "load_errors": sorted(load_errors),
+                        "data_ok": r.arrived(req["local"], req["remote"]),
+                        "start_us": start_us, "end_us": r.spy.us(),
+                        "seconds": round(time.perf_counter() - t0, 3)})
+    write(d / f"D{rank}.json", r.report({"requests": results,
+                                         "untouched_block0": r.untouched(0)}))
+    write(d / f"D{rank}.done", True)
+    for q in range(session["d_tp"]):
+        wait_for(d / f"D{q}.done")
+    write(d / "decode.done", True)
+    r.worker.shutdown()
+
+
+def main() -> None:
+    d, role, rank = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    session = json.loads((d / "session.json").read_text())
+    try:
+        (prefill if role == "prefill" else decode)(session, d, rank)
+    except Exception:
+        import traceback
+        write(d / f"{role[0].upper()}{rank}.failed", traceback.format_exc()[-4000:])
+        if role == "decode":
+            write(d / f"D{rank}.done", True)
+            write(d / "decode.done", True)
+        raise
+
+
+if __name__ == "__main__":
+    main()
