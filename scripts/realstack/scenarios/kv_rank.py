@@ -3,10 +3,12 @@
     python kv_rank.py SESSION_DIR ROLE RANK     (started by kv_worker.py)
 
 Builds what the model runner would hand the connector on CPU - a VllmConfig on
-vLLM's CpuPlatform, the KV cache spec of the session's geometry, a
-KVCacheConfig from vLLM's own planner and the cache tensors from vLLM's own
-allocator in the layout the engine core resolves for the CPU attention backend
-- then constructs the release's NIXL worker and registers the caches.
+vLLM's CpuPlatform and the KV caches as the release makes them (0.31+: the KV
+cache spec of the session's geometry, a KVCacheConfig from vLLM's own planner
+and the tensors from vLLM's own allocator in the layout the engine core
+resolves for the CPU attention backend; older: one tensor per layer in the CPU
+attention backend's shape) - then constructs the release's NIXL worker and
+registers the caches.
 
 Prefill ranks fill their cache with a value per (layer, block, global KV head)
 and serve the handshake with vLLM's listener (rank 0 serves every rank, as the
@@ -22,6 +24,7 @@ present for the config checks (no kernel runs); the scheduler side is not run
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -30,6 +33,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+os.environ.setdefault("VLLM_NIXL_SIDE_CHANNEL_HOST", "127.0.0.1")
 
 import vllm_api  # noqa: E402 - also sets the offline / cache environment
 from nixl_spy import watch  # noqa: E402
@@ -48,8 +52,175 @@ def layer_names(n: int) -> list[str]:
     return [f"model.layers.{i}.self_attn.attn" for i in range(n)]
 
 
+def shape_axes(backend, kv_heads_present: bool) -> dict:
+    """Where the block, head and K/V axes sit in a backend's cache shape, found
+    by asking get_kv_cache_shape about sizes that cannot be confused."""
+    shape = backend.get_kv_cache_shape(num_blocks=7, block_size=11, num_kv_heads=5,
+                                       head_size=3)
+    return {"block": shape.index(7), "head": shape.index(5) if kv_heads_present else None,
+            "kv": shape.index(2) if 2 in shape else None}
+
+
+class NixlPackage:
+    """vLLM 0.31 and newer: the NIXL connector is a package with pull and push
+    workers; the cache comes from the KV cache planner and allocator, one tensor
+    for all layers, viewed per layer as [B, H, N, C]."""
+
+    name = "nixl-package"
+
+    def __init__(self, rank: "Rank"):
+        self.r = rank
+
+    def spec(self):
+        from vllm.v1.kv_cache_interface import FullAttentionSpec, MLAAttentionSpec
+        r = self.r
+        bs = r.vc.cache_config.block_size  # the platform may have changed it
+        if r.g.kind == "mla":
+            return MLAAttentionSpec(block_size=bs, num_kv_heads=1,
+                                    head_size=r.g.kv_lora_rank + r.g.qk_rope_head_dim,
+                                    dtype=r.torch.float16)
+        return FullAttentionSpec(block_size=bs, num_kv_heads=r.g.num_kv_heads // r.tp,
+                                 head_size=r.g.head_dim, dtype=r.torch.float16)
+
+    def backend(self):
+        from vllm.v1.attention.backends.registry import AttentionBackendEnum
+        return AttentionBackendEnum["CPU_MLA" if self.r.g.kind == "mla" else "CPU_ATTN"].get_class()
+
+    def caches(self) -> tuple[dict, dict]:
+        """The per-layer caches and what describes them."""
+        from vllm.v1.attention.backends.utils import (get_supported_kv_cache_layouts,
+                                                      record_kv_cache_layout,
+                                                      resolve_kv_cache_layout)
+        from vllm.v1.kv_cache_interface import KVCacheGroupSpec
+        from vllm.v1.worker.utils import allocate_kv_cache
+        r = self.r
+        spec = self.spec()
+        names = [x.name for x in get_supported_kv_cache_layouts([self.backend()])]
+        with r.set_config(r.vc):
+            layout = resolve_kv_cache_layout(r.vc, [names], [spec])
+        record_kv_cache_layout(r.vc.cache_config, layout.name)
+        plan = vllm_api.first("vllm.v1.core.kv_cache_planning:get_kv_cache_config_from_groups",
+                              "vllm.v1.core.kv_cache_utils:get_kv_cache_config_from_groups")
+        memory = r.session["num_blocks"] * spec.page_size_bytes * len(r.names)
+        with r.set_config(r.vc):
+            self.kcc = plan(r.vc, [KVCacheGroupSpec(r.names, spec)], memory)
+            if hasattr(self.kcc, "kv_cache_layout"):
+                self.kcc.kv_cache_layout = layout.name
+            caches = allocate_kv_cache(self.kcc, r.torch.device("cpu"), layout)
+        described = {"block_size": spec.block_size, "num_blocks": self.kcc.num_blocks,
+                     "kv_heads_per_rank": spec.num_kv_heads,
+                     "page_size_bytes": spec.page_size_bytes, "kv_cache_layout": layout.name,
+                     "attention_backend": self.backend().__name__,
+                     "kv_cache_tensors": [{"size": t.size, "layers": len(t.layers),
+                                           "layer_stride": t.layer_stride,
+                                           "block_stride": t.block_stride}
+                                          for t in self.kcc.kv_cache_tensors]}
+        self.axes = {"block": 0, "head": 1, "kv": None}  # the [B, H, N, C] views
+        return caches, described
+
+    def worker(self):
+        from vllm.distributed.kv_transfer.kv_connector.v1.nixl import pull_worker, push_worker
+        cls = (push_worker.NixlPushConnectorWorker if self.r.session["mode"] == "push"
+               else pull_worker.NixlPullConnectorWorker)
+        return cls(self.r.vc, self.r.engine_id, self.kcc)
+
+    def listen(self, payloads: list[bytes], ready, stop, port: int) -> None:
+        from vllm.distributed.kv_transfer.kv_connector.v1.nixl.base_scheduler import \
+            NixlBaseConnectorScheduler
+        encoded = {(0, q): p for q, p in enumerate(payloads)}
+        NixlBaseConnectorScheduler._nixl_handshake_listener(encoded, ready, stop, "127.0.0.1",
+                                                             port)
+
+    @staticmethod
+    def metadata_cls():
+        from vllm.distributed.kv_transfer.kv_connector.v1.nixl.metadata import \
+            NixlConnectorMetadata
+        return NixlConnectorMetadata
+
+    def recv(self, md, req: dict, params: dict) -> None:
+        params = {**params, "remote_block_ids": (req["remote"],)}
+        md.add_new_req_to_recv(req["id"], (req["local"],), params, awaiting_kvs=True)
+
+
+class SingleModule:
+    """vLLM before 0.31: one nixl_connector module with NixlConnectorWorker; the
+    model runner gives each layer a tensor of the attention backend's shape."""
+
+    name = "single-module"
+
+    def __init__(self, rank: "Rank"):
+        self.r = rank
+        self.module = importlib.import_module(
+            "vllm.distributed.kv_transfer.kv_connector.v1.nixl_connector")
+
+    def backend(self):
+        if self.r.g.kind == "mla":
+            raise NotImplementedError("this release has no CPU attention backend for MLA; "
+                                      "searched vllm.v1.attention.backends.mla for cpu*")
+        return vllm_api.first("vllm.v1.attention.backends.cpu_attn:CPUAttentionBackend",
+                              "vllm.v1.attention.backends.cpu_attn:TorchSDPABackend")
+
+    def caches(self) -> tuple[dict, dict]:
+        r = self.r
+        be = self.backend()
+        bs = r.vc.cache_config.block_size
+        heads = r.g.num_kv_heads // r.tp
+        shape = be.get_kv_cache_shape(num_blocks=r.session["num_blocks"], block_size=bs,
+                                      num_kv_heads=heads, head_size=r.g.head_dim)
+        caches = {n: r.torch.zeros(shape, dtype=r.torch.float16) for n in r.names}
+        self.axes = shape_axes(be, True)
+        page = 2 * bs * heads * r.g.head_dim * 2
+        return caches, {"block_size": bs, "num_blocks": r.session["num_blocks"],
+                        "kv_heads_per_rank": heads, "page_size_bytes": page,
+                        "kv_cache_layout": None, "attention_backend": be.__name__,
+                        "kv_cache_shape": list(shape), "kv_cache_tensors": None}
+
+    def worker(self):
+        return self.module.NixlConnectorWorker(self.r.vc, self.r.engine_id)
+
+    def listen(self, payloads: list[bytes], ready, stop, port: int) -> None:
+        fn = self.module.NixlConnectorScheduler._nixl_handshake_listener
+        encoded = dict(enumerate(payloads))
+        if vllm_api.accepts(fn, "host"):
+            fn(encoded, ready, stop, "127.0.0.1", port)
+        else:  # the host comes from VLLM_NIXL_SIDE_CHANNEL_HOST
+            fn(encoded, ready, stop, port)
+
+    def metadata_cls(self):
+        return self.module.NixlConnectorMetadata
+
+    def recv(self, md, req: dict, params: dict) -> None:
+        params = {**params, "remote_block_ids": req["remote"]}
+        if hasattr(md, "add_new_req_to_recv"):
+            md.add_new_req_to_recv(req["id"], req["local"], params)
+        else:
+            md.add_new_req(req["id"], req["local"], params, load_remote_cache=True)
+
+
+def family(rank: "Rank"):
+    try:
+        importlib.import_module("vllm.distributed.kv_transfer.kv_connector.v1.nixl.pull_worker")
+        return NixlPackage(rank)
+    except ImportError:
+        return SingleModule(rank)
+
+
+def use_cpu_platform() -> str:
+    """Make vLLM's CpuPlatform the current platform; say how. Releases that
+    honour VLLM_TARGET_DEVICE=cpu pick it themselves; older ones pick it only
+    for CPU builds of vLLM, so it is assigned before anything asks for it."""
+    import vllm.platforms as platforms
+    chosen = platforms.resolve_current_platform_cls_qualname()
+    if chosen.endswith("CpuPlatform"):
+        return "VLLM_TARGET_DEVICE=cpu"
+    from vllm.platforms.cpu import CpuPlatform
+    platforms._current_platform = CpuPlatform()
+    return f"assigned CpuPlatform (the release resolved {chosen})"
+
+
 class Rank:
     def __init__(self, session: dict, role: str, rank: int):
+        self.platform_selection = use_cpu_platform()
         import torch
         import vllm.triton_utils as tu
         tu.HAS_TRITON = True  # config checks only: no kernel runs on this path
@@ -80,110 +251,60 @@ class Rank:
             ensure_model_parallel_initialized(self.tp, 1)
         self.torch = torch
         self.names = layer_names(self.g.num_layers)
-        self.spec = self.kv_cache_spec()
-        self.layout = self.resolve_layout()
-        self.kcc = self.kv_cache_config()
-        from vllm.v1.worker.utils import allocate_kv_cache
+        self.family = family(self)
+        self.caches, self.described = self.family.caches()
         with set_current_vllm_config(self.vc):
-            self.caches = allocate_kv_cache(self.kcc, torch.device("cpu"), self.layout)
-            self.worker = self.worker_class()(self.vc, self.engine_id, self.kcc)
+            self.worker = self.family.worker()
         self.spy = watch(self.worker.nixl_wrapper, ORIGIN)
         if role == "prefill":
             self.fill()
         with set_current_vllm_config(self.vc):
             self.worker.register_kv_caches(self.caches)
 
-    # -- what the model runner would provide ------------------------------------
-
-    def kv_cache_spec(self):
-        from vllm.v1.kv_cache_interface import FullAttentionSpec, MLAAttentionSpec
-        bs = self.vc.cache_config.block_size  # the platform may have changed it
-        if self.g.kind == "mla":
-            return MLAAttentionSpec(block_size=bs, num_kv_heads=1,
-                                    head_size=self.g.kv_lora_rank + self.g.qk_rope_head_dim,
-                                    dtype=self.torch.float16)
-        return FullAttentionSpec(block_size=bs, num_kv_heads=self.g.num_kv_heads // self.tp,
-                                 head_size=self.g.head_dim, dtype=self.torch.float16)
-
-    def backend(self):
-        from vllm.v1.attention.backends.registry import AttentionBackendEnum
-        name = "CPU_MLA" if self.g.kind == "mla" else "CPU_ATTN"
-        return AttentionBackendEnum[name].get_class()
-
-    def resolve_layout(self):
-        """The layout the engine core resolves from the backends' preferences."""
-        from vllm.v1.attention.backends.utils import (get_supported_kv_cache_layouts,
-                                                      record_kv_cache_layout,
-                                                      resolve_kv_cache_layout)
-        names = [x.name for x in get_supported_kv_cache_layouts([self.backend()])]
-        with self.set_config(self.vc):
-            layout = resolve_kv_cache_layout(self.vc, [names], [self.spec])
-        record_kv_cache_layout(self.vc.cache_config, layout.name)
-        return layout
-
-    def kv_cache_config(self):
-        from vllm.v1.kv_cache_interface import KVCacheGroupSpec
-        get_kv_cache_config_from_groups = vllm_api.first(
-            "vllm.v1.core.kv_cache_planning:get_kv_cache_config_from_groups",
-            "vllm.v1.core.kv_cache_utils:get_kv_cache_config_from_groups")
-        memory = self.session["num_blocks"] * self.spec.page_size_bytes * len(self.names)
-        with self.set_config(self.vc):
-            kcc = get_kv_cache_config_from_groups(
-                self.vc, [KVCacheGroupSpec(self.names, self.spec)], memory)
-        if hasattr(kcc, "kv_cache_layout"):
-            kcc.kv_cache_layout = self.layout.name
-        return kcc
-
-    def worker_class(self):
-        from vllm.distributed.kv_transfer.kv_connector.v1.nixl import pull_worker, push_worker
-        if self.session["mode"] == "push":
-            return push_worker.NixlPushConnectorWorker
-        return pull_worker.NixlPullConnectorWorker
-
     # -- cache contents -------------------------------------------------------
 
     def heads(self) -> int:
-        return self.spec.num_kv_heads
+        return self.described["kv_heads_per_rank"]
 
     def global_head(self, h: int) -> int:
         return 0 if self.g.kind == "mla" else self.rank * self.heads() + h
 
+    def cell(self, name: str, block: int, head: int):
+        """The int16 view of one (block, head) of a layer, K and V together."""
+        t = self.caches[name].view(self.torch.int16)
+        index = [slice(None)] * t.dim()
+        index[self.family.axes["block"]] = block
+        if self.family.axes["head"] is not None:
+            index[self.family.axes["head"]] = head
+        return t[tuple(index)]
+
     def fill(self) -> None:
         for li, name in enumerate(self.names):
-            view = self.caches[name].view(self.torch.int16)
             for b in range(self.session["num_blocks"]):
                 for h in range(self.heads()):
-                    view[b, h] = value(li, b, self.global_head(h))
+                    self.cell(name, b, h).fill_(value(li, b, self.global_head(h)))
 
     def arrived(self, local: list[int], remote: list[int]) -> bool:
-        for li, name in enumerate(self.names):
-            view = self.caches[name].view(self.torch.int16)
-            for lb, rb in zip(local, remote):
-                for h in range(self.heads()):
-                    if not bool((view[lb, h] == value(li, rb, self.global_head(h))).all()):
-                        return False
-        return True
+        return all(bool((self.cell(name, lb, h) == value(li, rb, self.global_head(h))).all())
+                   for li, name in enumerate(self.names) for lb, rb in zip(local, remote)
+                   for h in range(self.heads()))
 
     def untouched(self, block: int) -> bool:
-        return all(not bool(self.caches[n].view(self.torch.int16)[block].any())
-                   for n in self.names)
+        return all(not bool(self.cell(n, block, h).any())
+                   for n in self.names for h in range(self.heads()))
 
     def geometry(self) -> dict:
         w = self.worker
+        topo = getattr(w, "kv_topo", None)
+        first = self.caches[self.names[0]]
         return {"model": self.g.as_dict(), "tp_size": self.tp, "tp_rank": self.rank,
-                "block_size": self.spec.block_size,
-                "block_size_requested": self.session["block_size"],
-                "num_blocks": self.kcc.num_blocks, "kv_heads_per_rank": self.heads(),
-                "page_size_bytes": self.spec.page_size_bytes,
-                "kv_cache_layout": self.layout.name,
-                "attention_backend": self.backend().__name__,
-                "cache_view_shape": list(self.caches[self.names[0]].shape),
-                "cache_view_stride": list(self.caches[self.names[0]].stride()),
-                "kv_cache_tensors": [{"size": t.size, "layers": len(t.layers),
-                                      "layer_stride": t.layer_stride,
-                                      "block_stride": t.block_stride}
-                                     for t in self.kcc.kv_cache_tensors],
+                "block_size_requested": self.session["block_size"], **self.described,
+                "cache_view_shape": list(first.shape),
+                "cache_view_stride": list(first.stride()),
+                "connector_family": self.family.name,
+                "platform_selection": self.platform_selection,
                 "use_mla": bool(getattr(w, "use_mla", False)),
+                "split_k_and_v": getattr(topo, "split_k_and_v", None),
                 "num_regions": getattr(w, "num_regions", None),
                 "block_len_per_layer": list(getattr(w, "block_len_per_layer", []) or []),
                 "num_descs": getattr(w, "num_descs", None),
@@ -213,10 +334,6 @@ def write(path: Path, data) -> None:
 
 def prefill(session: dict, d: Path, rank: int) -> None:
     import msgspec
-    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.base_scheduler import \
-        NixlBaseConnectorScheduler
-    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.metadata import \
-        NixlConnectorMetadata
     r = Rank(session, "prefill", rank)
     payload = msgspec.msgpack.Encoder().encode(r.worker.xfer_handshake_metadata)
     (d / f"P{rank}.payload.tmp").write_bytes(payload)
@@ -225,14 +342,14 @@ def prefill(session: dict, d: Path, rank: int) -> None:
     if rank == 0:  # the prefill scheduler serves every rank's payload
         for q in range(session["p_tp"]):
             wait_for(d / f"P{q}.payload")
-        encoded = {(0, q): (d / f"P{q}.payload").read_bytes() for q in range(session["p_tp"])}
+        payloads = [(d / f"P{q}.payload").read_bytes() for q in range(session["p_tp"])]
         ready = threading.Event()
-        threading.Thread(target=NixlBaseConnectorScheduler._nixl_handshake_listener,
-                         args=(encoded, ready, stop, "127.0.0.1", session["handshake_port"]),
+        threading.Thread(target=r.family.listen,
+                         args=(payloads, ready, stop, session["handshake_port"]),
                          daemon=True).start()
         ready.wait()
         write(d / "listener.ready", True)
-    md = NixlConnectorMetadata()
+    md = r.family.metadata_cls()()
     ids = [q["id"] for q in session["requests"]]
     md.reqs_in_batch = set(ids)
     md.reqs_to_send = {i: time.perf_counter() + 600 for i in ids}
@@ -262,17 +379,16 @@ def finished(worker) -> tuple[set[str], set[str]]:
 
 
 def decode(session: dict, d: Path, rank: int) -> None:
-    from vllm.distributed.kv_transfer.kv_connector.v1.nixl.metadata import \
-        NixlConnectorMetadata
     r = Rank(session, "decode", rank)
+    NixlConnectorMetadata = r.family.metadata_cls()
     wait_for(d / "listener.ready")
     results = []
     for req in session["requests"]:
-        params = {"remote_block_ids": (req["remote"],), "remote_engine_id": "engine-P",
-                  "remote_request_id": req["id"], "remote_host": "127.0.0.1",
-                  "remote_port": session["handshake_port"], "tp_size": session["p_tp"]}
+        params = {"remote_engine_id": "engine-P", "remote_request_id": req["id"],
+                  "remote_host": "127.0.0.1", "remote_port": session["handshake_port"],
+                  "tp_size": session["p_tp"]}
         md = NixlConnectorMetadata()
-        md.add_new_req_to_recv(req["id"], (req["local"],), params, awaiting_kvs=True)
+        r.family.recv(md, req, params)
         t0 = time.perf_counter()
         start_us = r.spy.us()
         shipped, steps, done, failed, load_errors, error = [], 0, False, False, set(), None
