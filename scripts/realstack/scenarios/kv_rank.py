@@ -12,10 +12,14 @@ registers the caches.
 
 Prefill ranks fill their cache with a value per (layer, block, global KV head)
 and serve the handshake with vLLM's listener (rank 0 serves every rank, as the
-prefill scheduler does). Decode ranks receive each request's connector metadata
-as the decode scheduler would build it, run the worker's start_load_kv /
-get_finished loop until the request is done, collect what the worker ships as
-stats after each step, and compare the bytes that arrived.
+prefill scheduler does; in push mode the decode side serves one too). Decode
+ranks receive each request's connector metadata as the decode scheduler would
+build it (pull: the remote block ids; push: a registration for the prefill
+side, which was told its finished blocks) and step the worker until the
+request is done; every rank keeps what its worker ships as stats after each
+step; the decode ranks compare the bytes that arrived. Requests run one at a
+time across all ranks (files in the session directory are the barrier), so
+what a rank ships can be attributed to one request.
 
 Shims, none of them editing vLLM: VLLM_TARGET_DEVICE=cpu; Triton reported
 present for the config checks (no kernel runs); the scheduler side is not run
@@ -155,8 +159,11 @@ class SingleModule:
 
     def backend(self):
         if self.r.g.kind == "mla":
-            raise NotImplementedError("this release has no CPU attention backend for MLA; "
-                                      "searched vllm.v1.attention.backends.mla for cpu*")
+            # These releases' CpuPlatform raises NotImplementedError("MLA is not
+            # supported on CPU.") when asked for an MLA backend. The connector
+            # runs no kernel, so the caches take the shape every GPU MLA backend
+            # shares; `attention_backend` records that this is what happened.
+            return vllm_api.first("vllm.v1.attention.backends.mla.common:MLACommonBackend")
         return vllm_api.first("vllm.v1.attention.backends.cpu_attn:CPUAttentionBackend",
                               "vllm.v1.attention.backends.cpu_attn:TorchSDPABackend")
 
@@ -164,15 +171,19 @@ class SingleModule:
         r = self.r
         be = self.backend()
         bs = r.vc.cache_config.block_size
-        heads = r.g.num_kv_heads // r.tp
+        mla = r.g.kind == "mla"
+        heads = 1 if mla else r.g.num_kv_heads // r.tp
+        head_size = r.g.kv_lora_rank + r.g.qk_rope_head_dim if mla else r.g.head_dim
         shape = be.get_kv_cache_shape(num_blocks=r.session["num_blocks"], block_size=bs,
-                                      num_kv_heads=heads, head_size=r.g.head_dim)
+                                      num_kv_heads=heads, head_size=head_size)
         caches = {n: r.torch.zeros(shape, dtype=r.torch.float16) for n in r.names}
-        self.axes = shape_axes(be, True)
-        page = 2 * bs * heads * r.g.head_dim * 2
+        self.axes = shape_axes(be, not mla)
+        page = (1 if mla else 2) * bs * heads * head_size * 2
+        name = be.__name__ + (" (GPU MLA cache shape: this release's CpuPlatform has no MLA"
+                              " backend)" if mla else "")
         return caches, {"block_size": bs, "num_blocks": r.session["num_blocks"],
                         "kv_heads_per_rank": heads, "page_size_bytes": page,
-                        "kv_cache_layout": None, "attention_backend": be.__name__,
+                        "kv_cache_layout": None, "attention_backend": name,
                         "kv_cache_shape": list(shape), "kv_cache_tensors": None}
 
     def worker(self):
@@ -332,89 +343,138 @@ def write(path: Path, data) -> None:
     tmp.rename(path)
 
 
-def prefill(session: dict, d: Path, rank: int) -> None:
+def serve_handshakes(r: "Rank", d: Path, side: str, count: int, port: int, stop) -> None:
+    """Publish this rank's handshake payload; rank 0 serves every rank's with
+    vLLM's listener, as the side's scheduler does, then says it is ready."""
     import msgspec
-    r = Rank(session, "prefill", rank)
     payload = msgspec.msgpack.Encoder().encode(r.worker.xfer_handshake_metadata)
-    (d / f"P{rank}.payload.tmp").write_bytes(payload)
-    (d / f"P{rank}.payload.tmp").rename(d / f"P{rank}.payload")
+    (d / f"{side}{r.rank}.payload.tmp").write_bytes(payload)
+    (d / f"{side}{r.rank}.payload.tmp").rename(d / f"{side}{r.rank}.payload")
+    if r.rank != 0:
+        return
+    for q in range(count):
+        wait_for(d / f"{side}{q}.payload")
+    payloads = [(d / f"{side}{q}.payload").read_bytes() for q in range(count)]
+    ready = threading.Event()
+    threading.Thread(target=r.family.listen, args=(payloads, ready, stop, port),
+                     daemon=True).start()
+    ready.wait()
+    write(d / f"{side}.listener.ready", True)
+
+
+def step(r: "Rank", metadata) -> tuple[set[str], set[str], set[str], dict | None]:
+    """One engine step as the model runner drives the connector: requests done
+    sending, done receiving, failed receiving, and the stats it ships."""
+    with r.set_config(r.vc):
+        r.worker.start_load_kv(metadata)
+        if hasattr(r.worker, "get_transfer_results"):
+            res = r.worker.get_transfer_results()
+            sending, recving = set(res.finished_sending or ()), set(res.finished_recving or ())
+            failed = set(getattr(res, "failed_recving", None) or ())
+        else:
+            sending, recving = r.worker.get_finished()
+            sending, recving, failed = set(sending or ()), set(recving or ()), set()
+        st = r.worker.get_kv_connector_stats()
+    return sending, recving, failed, (st.data if st is not None else None)
+
+
+def settled(r: "Rank") -> bool:
+    """Every transfer this rank made has been seen finished by its worker."""
+    return all(t["final_state"] is not None and (t["telemetry"] or t["telemetry_error"]
+                                                 or t["final_state"] != "DONE")
+               for t in r.spy.transfers)
+
+
+def prefill(session: dict, d: Path, rank: int) -> None:
+    """Serve the requests until every decode rank is done. After each request
+    the decode ranks finish, this rank waits until its own transfers (push
+    mode) are settled and shipped, then acknowledges, so that what it ships
+    belongs to one request."""
+    r = Rank(session, "prefill", rank)
     stop = threading.Event()
-    if rank == 0:  # the prefill scheduler serves every rank's payload
-        for q in range(session["p_tp"]):
-            wait_for(d / f"P{q}.payload")
-        payloads = [(d / f"P{q}.payload").read_bytes() for q in range(session["p_tp"])]
-        ready = threading.Event()
-        threading.Thread(target=r.family.listen,
-                         args=(payloads, ready, stop, session["handshake_port"]),
-                         daemon=True).start()
-        ready.wait()
-        write(d / "listener.ready", True)
-    md = r.family.metadata_cls()()
+    serve_handshakes(r, d, "P", session["p_tp"], session["handshake_port"], stop)
+    meta_cls = r.family.metadata_cls()
+    md = meta_cls()
     ids = [q["id"] for q in session["requests"]]
     md.reqs_in_batch = set(ids)
     md.reqs_to_send = {i: time.perf_counter() + 600 for i in ids}
-    with r.set_config(r.vc):
-        r.worker.start_load_kv(md)
-    done, steps = set(), 0
+    if session["mode"] == "push":
+        md.push_finished_blocks = {q["id"]: (q["remote"],) for q in session["requests"]}
+    done, shipped, acks_us, steps, current = set(), [], [], 0, 0
     while not (d / "decode.done").exists():
-        with r.set_config(r.vc):
-            sending, _ = r.worker.get_finished()
-        done |= sending
         steps += 1
+        sending, _, _, data = step(r, md)
+        md = meta_cls()
+        done |= sending
+        if data is not None:
+            shipped.append({"step": steps, "request": current, "data": data})
+        if current < len(ids) and all((d / f"req{current}.D{q}.recv-done").exists()
+                                      for q in range(session["d_tp"])) and settled(r):
+            acks_us.append(r.spy.us())
+            write(d / f"req{current}.P{rank}.ack", True)
+            current += 1
         time.sleep(0.005)
-    st = r.worker.get_kv_connector_stats()
     write(d / f"P{rank}.json", r.report({"done_sending": sorted(done), "steps": steps,
-                                         "stats_left": st.data if st else None}))
+                                         "shipped": shipped, "acks_us": acks_us}))
     stop.set()
     r.worker.shutdown()
 
 
-def finished(worker) -> tuple[set[str], set[str]]:
-    """Requests done receiving this step, and those of them that failed."""
-    if hasattr(worker, "get_transfer_results"):
-        res = worker.get_transfer_results()
-        return set(res.finished_recving or ()), set(getattr(res, "failed_recving", None) or ())
-    _, recving = worker.get_finished()
-    return set(recving or ()), set()
+def push_registration(session: dict, req: dict) -> dict:
+    """What the push-mode decode scheduler stages for its worker to send to P."""
+    return {"request_id": req["id"], "decode_engine_id": "engine-D",
+            "decode_host": "127.0.0.1", "decode_port": session["decode_handshake_port"],
+            "decode_tp_size": session["d_tp"], "local_block_ids": (req["local"],),
+            "remote_engine_id": "engine-P", "remote_host": "127.0.0.1",
+            "remote_port": session["handshake_port"], "remote_tp_size": session["p_tp"],
+            "remote_pp_size": 1}
 
 
 def decode(session: dict, d: Path, rank: int) -> None:
     r = Rank(session, "decode", rank)
-    NixlConnectorMetadata = r.family.metadata_cls()
-    wait_for(d / "listener.ready")
+    meta_cls = r.family.metadata_cls()
+    stop = threading.Event()
+    push = session["mode"] == "push"
+    if push:  # the prefill side handshakes back to write into this side
+        serve_handshakes(r, d, "D", session["d_tp"], session["decode_handshake_port"], stop)
+        wait_for(d / "D.listener.ready")
+    wait_for(d / "P.listener.ready")
     results = []
-    for req in session["requests"]:
+    for i, req in enumerate(session["requests"]):
         params = {"remote_engine_id": "engine-P", "remote_request_id": req["id"],
                   "remote_host": "127.0.0.1", "remote_port": session["handshake_port"],
                   "tp_size": session["p_tp"]}
-        md = NixlConnectorMetadata()
-        r.family.recv(md, req, params)
+        md = meta_cls()
+        r.family.recv(md, {**req, "remote": [] if push else req["remote"]}, params)
+        if push:
+            md.push_registrations = {req["id"]: push_registration(session, req)}
         t0 = time.perf_counter()
         start_us = r.spy.us()
         shipped, steps, done, failed, load_errors, error = [], 0, False, False, set(), None
         try:
-            with r.set_config(r.vc):
-                r.worker.start_load_kv(md)
-                while time.perf_counter() - t0 < 120 and not done:
-                    # One engine step, as the model runner drives the connector.
-                    steps += 1
-                    r.worker.start_load_kv(NixlConnectorMetadata())
-                    recving, failed_now = finished(r.worker)
-                    done = req["id"] in recving
-                    failed |= req["id"] in failed_now
+            while time.perf_counter() - t0 < 120 and not done:
+                steps += 1
+                _, recving, failed_now, data = step(r, md)
+                md = meta_cls()
+                done = req["id"] in recving
+                failed |= req["id"] in failed_now
+                with r.set_config(r.vc):
                     load_errors |= r.worker.get_block_ids_with_load_errors()
-                    st = r.worker.get_kv_connector_stats()
-                    if st is not None:
-                        shipped.append({"step": steps, "data": st.data})
-                    if not done:
-                        time.sleep(0.005)
+                if data is not None:
+                    shipped.append({"step": steps, "data": data})
+                if not done:
+                    time.sleep(0.005)
         except Exception:  # noqa: BLE001 - where vLLM stops is the finding
             import traceback
             error = traceback.format_exc()[-2000:]
+        end_us = r.spy.us()
+        write(d / f"req{i}.D{rank}.recv-done", True)
+        for q in range(session["p_tp"]):
+            wait_for(d / f"req{i}.P{q}.ack")
         results.append({"id": req["id"], "done": done, "failed": failed, "steps": steps,
                         "error": error, "shipped": shipped, "load_errors": sorted(load_errors),
                         "data_ok": r.arrived(req["local"], req["remote"]),
-                        "start_us": start_us, "end_us": r.spy.us(),
+                        "start_us": start_us, "end_us": end_us,
                         "seconds": round(time.perf_counter() - t0, 3)})
     write(d / f"D{rank}.json", r.report({"requests": results,
                                          "untouched_block0": r.untouched(0)}))
@@ -422,6 +482,7 @@ def decode(session: dict, d: Path, rank: int) -> None:
     for q in range(session["d_tp"]):
         wait_for(d / f"D{q}.done")
     write(d / "decode.done", True)
+    stop.set()
     r.worker.shutdown()
 
 
@@ -433,9 +494,8 @@ def main() -> None:
     except Exception:
         import traceback
         write(d / f"{role[0].upper()}{rank}.failed", traceback.format_exc()[-4000:])
-        if role == "decode":
-            write(d / f"D{rank}.done", True)
-            write(d / "decode.done", True)
+        # Let the other ranks stop waiting for this one.
+        write(d / "decode.done", True)
         raise
 
 

@@ -1,6 +1,6 @@
 """Scenario group `kv-worker`: real prefill-to-decode reads by vLLM's NIXL worker.
 
-    python kv_worker.py --out CASES.jsonl [--session NAME ...]
+    python kv_worker.py --out CASES.jsonl [--mode pull|push] [--session NAME ...]
 
 Each session starts one process per prefill rank and per decode rank
 (kv_rank.py), which read every request of REQUESTS in turn. The session's case
@@ -56,15 +56,15 @@ REQUESTS = block_tables()
 TP_PAIRS = [(1, 1), (2, 2), (1, 2), (2, 1), (4, 2), (2, 4)]
 
 
-def sessions() -> dict[str, dict]:
+def sessions(mode: str) -> dict[str, dict]:
     out = {}
     for g in (GQA, MLA):
         for p, d in TP_PAIRS:
-            out[f"pull-{g.kind}-p{p}d{d}"] = {"geometry": g.name, "p_tp": p, "d_tp": d,
-                                              "mode": "pull", "telemetry": "y"}
+            out[f"{mode}-{g.kind}-p{p}d{d}"] = {"geometry": g.name, "p_tp": p, "d_tp": d,
+                                                "mode": mode, "telemetry": "y"}
     for p, d in ((1, 1), (2, 1)):
-        out[f"pull-gqa-p{p}d{d}-telemetry-off"] = {"geometry": GQA.name, "p_tp": p, "d_tp": d,
-                                                   "mode": "pull", "telemetry": "n"}
+        out[f"{mode}-gqa-p{p}d{d}-telemetry-off"] = {"geometry": GQA.name, "p_tp": p,
+                                                     "d_tp": d, "mode": mode, "telemetry": "n"}
     return out
 
 
@@ -84,6 +84,7 @@ def run_ranks(name: str, spec: dict, timeout: float = 900.0) -> tuple[Path, list
     d.mkdir(parents=True)
     session = {**spec, "connector": "NixlConnector", "block_size": 32, "num_blocks": NUM_BLOCKS,
                "requests": REQUESTS, "handshake_port": free_port(),
+               "decode_handshake_port": free_port(),
                "dist_ports": {"prefill": free_port(), "decode": free_port()}}
     (d / "session.json").write_text(json.dumps(session))
     env = dict(os.environ, NIXL_TELEMETRY_ENABLE=spec["telemetry"])
@@ -125,29 +126,30 @@ def descriptors(indices, dlist, regions) -> list[list[int]]:
     return out
 
 
-def transfers_of(rank: dict, req: dict, prefill: dict[str, tuple[int, dict]]) -> list[dict]:
-    """The transfers a decode rank made while it served one request."""
+def transfers_in(rank: dict, start_us: int, end_us: int,
+                 peers: dict[str, tuple[int, dict]]) -> list[dict]:
+    """The transfers a rank made in [start_us, end_us) of its own clock, with
+    both sides' descriptors as regions and offsets; `remote_rank` is the rank of
+    the other instance whose memory was read or written."""
     out = []
     for rec in rank["transfers"]:
-        if not req["start_us"] <= rec["made_us"] <= req["end_us"]:
+        if not start_us <= rec["made_us"] < end_us:
             continue
         local = rank["dlists"][str(rec["local_dlist"])]
         remote = rank["dlists"][str(rec["remote_dlist"])]
-        p_rank, p = prefill[remote["agent"]]
+        peer_rank, peer = peers[remote["agent"]]
         posts = rec["posts"]
-        out.append({"op": rec["op"], "notif": rec["notif"], "remote_rank": p_rank,
+        rel = lambda t: None if t is None else t - start_us  # noqa: E731
+        out.append({"op": rec["op"], "notif": rec["notif"], "remote_rank": peer_rank,
                     "local": descriptors(rec["local_indices"], local, rank["registered"]),
-                    "remote": descriptors(rec["remote_indices"], remote, p["registered"]),
+                    "remote": descriptors(rec["remote_indices"], remote, peer["registered"]),
                     "telemetry": rec["telemetry"], "telemetry_error": rec["telemetry_error"],
                     "first_state": posts[0]["state"] if posts else None,
                     "final_state": rec["final_state"],
-                    "wall_us": {"made": rec["made_us"] - req["start_us"],
-                                "post_start": posts[0]["start_us"] - req["start_us"]
-                                if posts else None,
-                                "post_end": posts[0]["end_us"] - req["start_us"]
-                                if posts else None,
-                                "done": rec["done_us"] - req["start_us"]
-                                if rec["done_us"] is not None else None}})
+                    "wall_us": {"made": rel(rec["made_us"]),
+                                "post_start": rel(posts[0]["start_us"]) if posts else None,
+                                "post_end": rel(posts[0]["end_us"]) if posts else None,
+                                "done": rel(rec["done_us"])}})
     return out
 
 
@@ -156,9 +158,11 @@ def regions(rank: dict) -> list[list[int]]:
     return [[i, length, dev] for i, (_a, length, dev) in enumerate(rank["registered"])]
 
 
-def frontend(spec: dict, ranks: list[dict]) -> dict:
-    """The decode ranks' shipped stats through vLLM's frontend: one interval per
-    request (so each request gets its own line), then the exposition."""
+def frontend(spec: dict, shipped: list[list[list[dict]]], workers: int) -> dict:
+    """Stats shipped by the ranks that record transfers (decode in pull mode,
+    prefill in push mode), per request and rank, through vLLM's frontend: one
+    interval per request (so each request gets its own line), steps aligned by
+    step number, then the exposition."""
     import vllm_api
     from pipeline import Pipeline
     from vllm.config import DeviceConfig, KVTransferConfig, ModelConfig, VllmConfig
@@ -167,14 +171,14 @@ def frontend(spec: dict, ranks: list[dict]) -> dict:
     vc = VllmConfig(model_config=ModelConfig(model=model_dir(g), skip_tokenizer_init=True,
                                              dtype=g.dtype, served_model_name=g.name),
                     device_config=DeviceConfig(device="cpu"),
-                    kv_transfer_config=KVTransferConfig(kv_connector="NixlConnector",
-                                                        kv_role="kv_consumer"))
+                    kv_transfer_config=KVTransferConfig(
+                        kv_connector="NixlConnector",
+                        kv_role="kv_consumer" if spec["mode"] == "pull" else "kv_producer"))
     cap = vllm_api.capture_vllm_logs(vc)
-    pipe = Pipeline(vc, cap, [0], spec["d_tp"])
+    pipe = Pipeline(vc, cap, [0], workers)
     intervals = []
     for i, req in enumerate(REQUESTS):
-        by_step = [{s["step"]: s["data"] for s in rank["requests"][i]["shipped"]}
-                   for rank in ranks]
+        by_step = [{s["step"]: s["data"] for s in rank_shipped} for rank_shipped in shipped[i]]
         steps = [pipe.step(0, [rank.get(k) for rank in by_step], generation_tokens=100)
                  for k in sorted(set().union(*by_step))]
         intervals.append({"request": req["id"], "steps": steps, **pipe.log()})
@@ -198,35 +202,63 @@ def case(name: str, spec: dict) -> dict:
     if failed or any(r is None for r in p_ranks + d_ranks):
         out["ran"] = False
         return out
-    prefill = {p["agent_name"]: (i, p) for i, p in enumerate(p_ranks)}
+    peers = {r["agent_name"]: (r["rank"], r) for r in p_ranks + d_ranks}
     out["ran"] = True
     out["prefill"] = [{"rank": p["rank"], "geometry": p["geometry"], "regions": regions(p),
-                       "done_sending": p["done_sending"], "stats_left": p["stats_left"]}
-                      for p in p_ranks]
+                       "done_sending": p["done_sending"]} for p in p_ranks]
     out["decode"] = [{"rank": r["rank"], "geometry": r["geometry"], "regions": regions(r),
                       "untouched_block0": r["untouched_block0"]} for r in d_ranks]
     out["requests"] = []
     for i, req in enumerate(REQUESTS):
-        per_rank = []
+        decode_ranks = []
         for r in d_ranks:
             res = r["requests"][i]
-            per_rank.append({"rank": r["rank"], "done": res["done"], "failed": res["failed"],
-                             "error": res["error"], "steps": res["steps"],
-                             "data_ok": res["data_ok"], "load_errors": res["load_errors"],
-                             "shipped": res["shipped"],
-                             "transfers": transfers_of(r, res, prefill)})
-        out["requests"].append({**req, "blocks": len(req["local"]), "decode_ranks": per_rank})
-    out["frontend"] = frontend(spec, [r for r in d_ranks])
+            decode_ranks.append({
+                "rank": r["rank"], "done": res["done"], "failed": res["failed"],
+                "error": res["error"], "steps": res["steps"], "data_ok": res["data_ok"],
+                "load_errors": res["load_errors"], "shipped": res["shipped"],
+                "transfers": transfers_in(r, res["start_us"], res["end_us"], peers)})
+        prefill_ranks = []
+        for p in p_ranks:
+            acks = [0] + p["acks_us"]
+            end = acks[i + 1] if i + 1 < len(acks) else 2**62
+            prefill_ranks.append({
+                "rank": p["rank"],
+                "shipped": [{"step": s["step"], "data": s["data"]} for s in p["shipped"]
+                            if s["request"] == i],
+                "transfers": transfers_in(p, acks[i], end, peers)})
+        out["requests"].append({**req, "blocks": len(req["local"]),
+                                "decode_ranks": decode_ranks, "prefill_ranks": prefill_ranks})
+    recorder = "decode_ranks" if spec["mode"] == "pull" else "prefill_ranks"
+    shipped = [[rank["shipped"] for rank in q[recorder]] for q in out["requests"]]
+    out["frontend"] = frontend(spec, shipped, len(shipped[0]))
+    out["frontend"]["recorded_by"] = recorder
     return out
+
+
+def has_push_connector() -> str | None:
+    """None when the release has a push-mode NIXL worker, else why not."""
+    import importlib
+    try:
+        importlib.import_module("vllm.distributed.kv_transfer.kv_connector.v1.nixl.push_worker")
+    except ImportError as e:
+        return f"no push-mode NIXL worker in this release ({e})"
+    return None
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--mode", choices=("pull", "push"), default="pull")
     ap.add_argument("--session", action="append", help="only these sessions")
     args = ap.parse_args()
-    chosen = {k: v for k, v in sessions().items() if not args.session or k in args.session}
+    chosen = {k: v for k, v in sessions(args.mode).items()
+              if not args.session or k in args.session}
     with args.out.open("w") as f:
+        missing = has_push_connector() if args.mode == "push" else None
+        if missing:
+            f.write(json.dumps({"name": "push", "ran": False, "skipped": missing}) + "\n")
+            return 0
         for name, spec in chosen.items():
             rec = case(name, spec)
             print(f"kv-worker: {name}: ran={rec['ran']} in {rec['seconds']} s", file=sys.stderr,
