@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -343,9 +344,40 @@ def write(path: Path, data) -> None:
     tmp.rename(path)
 
 
-def serve_handshakes(r: "Rank", d: Path, side: str, count: int, port: int, stop) -> None:
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_listener(r: "Rank", payloads: list[bytes], stop) -> int:
+    """Run vLLM's handshake listener in a thread on a free port; return the
+    port. A port found free can be taken before the listener binds it (UCX and
+    gloo open ports too): then the listener thread dies and another is tried."""
+    for _ in range(20):
+        port, ready, died = free_port(), threading.Event(), []
+
+        def serve(port=port, ready=ready, died=died):
+            try:
+                r.family.listen(payloads, ready, stop, port)
+            except Exception as e:  # noqa: BLE001 - retried or reported below
+                died.append(e)
+                ready.set()
+        threading.Thread(target=serve, daemon=True).start()
+        ready.wait()
+        if not died:
+            return port
+        if "Address already in use" not in str(died[0]):
+            raise died[0]
+    raise RuntimeError("no free port for the handshake listener after 20 tries")
+
+
+def serve_handshakes(r: "Rank", d: Path, side: str, count: int, stop) -> None:
     """Publish this rank's handshake payload; rank 0 serves every rank's with
-    vLLM's listener, as the side's scheduler does, then says it is ready."""
+    vLLM's listener, as the side's scheduler does, and writes the port to
+    `SIDE.listener.ready`."""
     import msgspec
     payload = msgspec.msgpack.Encoder().encode(r.worker.xfer_handshake_metadata)
     (d / f"{side}{r.rank}.payload.tmp").write_bytes(payload)
@@ -355,11 +387,12 @@ def serve_handshakes(r: "Rank", d: Path, side: str, count: int, port: int, stop)
     for q in range(count):
         wait_for(d / f"{side}{q}.payload")
     payloads = [(d / f"{side}{q}.payload").read_bytes() for q in range(count)]
-    ready = threading.Event()
-    threading.Thread(target=r.family.listen, args=(payloads, ready, stop, port),
-                     daemon=True).start()
-    ready.wait()
-    write(d / f"{side}.listener.ready", True)
+    write(d / f"{side}.listener.ready", start_listener(r, payloads, stop))
+
+
+def listener_port(d: Path, side: str) -> int:
+    wait_for(d / f"{side}.listener.ready")
+    return int(json.loads((d / f"{side}.listener.ready").read_text()))
 
 
 def step(r: "Rank", metadata) -> tuple[set[str], set[str], set[str], dict | None]:
@@ -392,7 +425,7 @@ def prefill(session: dict, d: Path, rank: int) -> None:
     belongs to one request."""
     r = Rank(session, "prefill", rank)
     stop = threading.Event()
-    serve_handshakes(r, d, "P", session["p_tp"], session["handshake_port"], stop)
+    serve_handshakes(r, d, "P", session["p_tp"], stop)
     meta_cls = r.family.metadata_cls()
     md = meta_cls()
     ids = [q["id"] for q in session["requests"]]
@@ -420,13 +453,13 @@ def prefill(session: dict, d: Path, rank: int) -> None:
     r.worker.shutdown()
 
 
-def push_registration(session: dict, req: dict) -> dict:
+def push_registration(session: dict, req: dict, ports: dict) -> dict:
     """What the push-mode decode scheduler stages for its worker to send to P."""
     return {"request_id": req["id"], "decode_engine_id": "engine-D",
-            "decode_host": "127.0.0.1", "decode_port": session["decode_handshake_port"],
+            "decode_host": "127.0.0.1", "decode_port": ports["D"],
             "decode_tp_size": session["d_tp"], "local_block_ids": (req["local"],),
             "remote_engine_id": "engine-P", "remote_host": "127.0.0.1",
-            "remote_port": session["handshake_port"], "remote_tp_size": session["p_tp"],
+            "remote_port": ports["P"], "remote_tp_size": session["p_tp"],
             "remote_pp_size": 1}
 
 
@@ -435,19 +468,19 @@ def decode(session: dict, d: Path, rank: int) -> None:
     meta_cls = r.family.metadata_cls()
     stop = threading.Event()
     push = session["mode"] == "push"
+    ports = {"P": listener_port(d, "P")}
     if push:  # the prefill side handshakes back to write into this side
-        serve_handshakes(r, d, "D", session["d_tp"], session["decode_handshake_port"], stop)
-        wait_for(d / "D.listener.ready")
-    wait_for(d / "P.listener.ready")
+        serve_handshakes(r, d, "D", session["d_tp"], stop)
+        ports["D"] = listener_port(d, "D")
     results = []
     for i, req in enumerate(session["requests"]):
         params = {"remote_engine_id": "engine-P", "remote_request_id": req["id"],
-                  "remote_host": "127.0.0.1", "remote_port": session["handshake_port"],
+                  "remote_host": "127.0.0.1", "remote_port": ports["P"],
                   "tp_size": session["p_tp"]}
         md = meta_cls()
         r.family.recv(md, {**req, "remote": [] if push else req["remote"]}, params)
         if push:
-            md.push_registrations = {req["id"]: push_registration(session, req)}
+            md.push_registrations = {req["id"]: push_registration(session, req, ports)}
         t0 = time.perf_counter()
         start_us = r.spy.us()
         shipped, steps, done, failed, load_errors, error = [], 0, False, False, set(), None

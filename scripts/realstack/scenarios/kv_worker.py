@@ -83,8 +83,7 @@ def run_ranks(name: str, spec: dict, timeout: float = 900.0) -> tuple[Path, list
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     session = {**spec, "connector": "NixlConnector", "block_size": 32, "num_blocks": NUM_BLOCKS,
-               "requests": REQUESTS, "handshake_port": free_port(),
-               "decode_handshake_port": free_port(),
+               "requests": REQUESTS,
                "dist_ports": {"prefill": free_port(), "decode": free_port()}}
     (d / "session.json").write_text(json.dumps(session))
     env = dict(os.environ, NIXL_TELEMETRY_ENABLE=spec["telemetry"])
