@@ -103,9 +103,19 @@ def run_ranks(name: str, spec: dict, timeout: float = 900.0) -> tuple[Path, list
             p.kill()  # this session's own child, by its handle
             code = "timeout"
         status.append({"role": role, "rank": r, "exit": code,
-                       "log_tail": (d / f"{role}{r}.log").read_text()[-1500:]
+                       "log_tail": portable((d / f"{role}{r}.log").read_text()[-1500:])
                        if code != 0 else None})
     return d, status
+
+
+def portable(text: str | None) -> str | None:
+    """A traceback or log tail without this machine's paths: the release's
+    installed files as <site-packages>/..., the harness's as <scenarios>/..."""
+    if text is None:
+        return None
+    import sysconfig
+    return (text.replace(sysconfig.get_paths()["purelib"], "<site-packages>")
+            .replace(str(HERE), "<scenarios>"))
 
 
 def region_of(addr: int, regions: list[list[int]]) -> tuple[int, int]:
@@ -193,7 +203,7 @@ def case(name: str, spec: dict) -> dict:
     load = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
     p_ranks = [load(d / f"P{r}.json") for r in range(spec["p_tp"])]
     d_ranks = [load(d / f"D{r}.json") for r in range(spec["d_tp"])]
-    failed = {p.name: p.read_text() for p in d.glob("*.failed")}
+    failed = {p.name: portable(json.loads(p.read_text())) for p in sorted(d.glob("*.failed"))}
     out = {"name": name, "config": {**spec, "block_size_requested": 32,
                                     "num_blocks": NUM_BLOCKS,
                                     "connector": "NixlConnector"},
@@ -214,7 +224,8 @@ def case(name: str, spec: dict) -> dict:
             res = r["requests"][i]
             decode_ranks.append({
                 "rank": r["rank"], "done": res["done"], "failed": res["failed"],
-                "error": res["error"], "steps": res["steps"], "data_ok": res["data_ok"],
+                "error": portable(res["error"]), "steps": res["steps"],
+                "data_ok": res["data_ok"],
                 "load_errors": res["load_errors"], "shipped": res["shipped"],
                 "transfers": transfers_in(r, res["start_us"], res["end_us"], peers)})
         prefill_ranks = []
