@@ -504,10 +504,16 @@ def decode(session: dict, d: Path, rank: int) -> None:
         write(d / f"req{i}.D{rank}.recv-done", True)
         for q in range(session["p_tp"]):
             wait_for(d / f"req{i}.P{q}.ack")
+        data_ok = r.arrived(req["local"], req["remote"])
+        # A later request may reuse these blocks, and in push mode one decode
+        # rank's registration makes the prefill side write to every decode
+        # rank: no rank moves on before all have checked this request.
+        write(d / f"req{i}.D{rank}.checked", True)
+        for q in range(session["d_tp"]):
+            wait_for(d / f"req{i}.D{q}.checked")
         results.append({"id": req["id"], "done": done, "failed": failed, "steps": steps,
                         "error": error, "shipped": shipped, "load_errors": sorted(load_errors),
-                        "data_ok": r.arrived(req["local"], req["remote"]),
-                        "start_us": start_us, "end_us": end_us,
+                        "data_ok": data_ok, "start_us": start_us, "end_us": end_us,
                         "seconds": round(time.perf_counter() - t0, 3)})
     write(d / f"D{rank}.json", r.report({"requests": results,
                                          "untouched_block0": r.untouched(0)}))

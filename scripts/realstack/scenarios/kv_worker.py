@@ -31,8 +31,9 @@ NUM_BLOCKS = 256
 
 
 def block_tables() -> list[dict]:
-    """Requests of 1, 7 and 64 blocks, adjacent and scattered. Local block ids
-    never overlap between requests, so each read can be checked on its own."""
+    """Requests of 1, 7 and 64 blocks, adjacent and scattered. A request's
+    local blocks may be reused by a later one: each is checked as soon as it
+    completes, before any rank starts the next."""
     rng = random.Random("kv-worker-block-tables")
     pool = list(range(100, NUM_BLOCKS))
     rng.shuffle(pool)
