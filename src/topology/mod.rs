@@ -50,7 +50,9 @@ mod registration;
 pub use deployment::{BlockLayout, Deployment};
 pub use model::{Dtype, ModelGeometry};
 pub use plan::{Notification, PlannedTransfer, RequestPlan};
-pub use registration::{Backend, KvRegistration, NixlMerge, Unregistrable, runs};
+pub use registration::{
+    Backend, KvRegistration, NixlMerge, Unregistrable, cross_layer_saving, runs,
+};
 
 /// One of the two instances of a P/D deployment.
 ///

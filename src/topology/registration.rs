@@ -330,6 +330,49 @@ const CHANGES: [Release; 4] = [
     Release::new(0, 26, 0),
 ];
 
+/// Descriptors a READ saves by merging across layers, which only vLLM 0.29.0
+/// – 0.32.x allow: they register all layers as one buffer and list plain
+/// per-block descriptors, so layer `l`'s last block merges with layer
+/// `l + 1`'s first (whole blocks: equal KV heads per rank on both sides)
+/// when those are the cache's last and first blocks on both
+/// sides. That is `layers − 1` for a READ starting at block 0 and ending at
+/// the last block (`local_total − 1`, `remote_total − 1`) on both sides,
+/// and 0 otherwise. From 0.33.0 each layer is a strided entry of its own and
+/// nothing merges across layers. Serving never hits it: block 0 is vLLM's
+/// null block and no request gets it; reads of whole caches do
+/// (tests/golden/realstack: vLLM 0.31.0 reports 1 descriptor for all 256
+/// blocks of 4 layers, 0.33.0 and 0.34.0 report 4).
+///
+/// ```
+/// use nixl_kv_metrics::topology::cross_layer_saving;
+///
+/// let all: Vec<u32> = (0..256).collect();
+/// let at = |r: &str| cross_layer_saving(r.parse().unwrap(), 4, &all, &all, 256, 256);
+/// assert_eq!((at("0.31.0"), at("0.33.0"), at("0.28.0")), (3, 0, 0));
+/// assert_eq!(cross_layer_saving("0.31.0".parse().unwrap(), 4, &all[1..], &all[1..], 256, 256), 0);
+/// ```
+pub fn cross_layer_saving(
+    release: Release,
+    layers: u32,
+    local: &[u32],
+    remote: &[u32],
+    local_total: u32,
+    remote_total: u32,
+) -> u64 {
+    let merges = (Release::new(0, 29, 0)..Release::new(0, 33, 0)).contains(&release);
+    let spans = |blocks: &[u32], total: u32| {
+        blocks.first() == Some(&0)
+            && total
+                .checked_sub(1)
+                .is_some_and(|last| blocks.last() == Some(&last))
+    };
+    if merges && spans(local, local_total) && spans(remote, remote_total) {
+        u64::from(layers.saturating_sub(1))
+    } else {
+        0
+    }
+}
+
 /// Runs of a transfer's block list: stretches in which the local and the
 /// remote block id both go up by one from one entry to the next, so that
 /// NIXL can merge them into one descriptor per region. 0 for no blocks.
