@@ -73,12 +73,27 @@ pub const EXCERPT_CHARS: usize = 40;
 /// assert_eq!(excerpt("é".repeat(50).as_bytes()), format!("\"{}…\"", "é".repeat(40)));
 /// ```
 pub fn excerpt(input: &[u8]) -> String {
-    let mut out = String::from("\"");
+    format!("\"{}\"", escaped(input, EXCERPT_CHARS))
+}
+
+/// The text of an [`excerpt`] without its quotes, for a message that
+/// quotes it its own way: at most `max_chars` characters of `input`, then
+/// `…` when there is more, escaped as [`excerpt`] escapes them.
+///
+/// ```
+/// use nixl_kv_metrics::printer::words::escaped;
+///
+/// assert_eq!(escaped(b"vllm.log", 4096), "vllm.log");
+/// assert_eq!(escaped(b"\x1b[2J.log", 4096), "\\u{1b}[2J.log");
+/// assert_eq!(escaped(b"abcdef", 3), "abc…");
+/// ```
+pub fn escaped(input: &[u8], max_chars: usize) -> String {
+    let mut out = String::new();
     let mut shown = 0;
     for chunk in input.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if shown == EXCERPT_CHARS {
-                out.push_str("…\"");
+            if shown == max_chars {
+                out.push('…');
                 return out;
             }
             match c {
@@ -95,14 +110,13 @@ pub fn excerpt(input: &[u8]) -> String {
             shown += 1;
         }
         for byte in chunk.invalid() {
-            if shown == EXCERPT_CHARS {
-                out.push_str("…\"");
+            if shown == max_chars {
+                out.push('…');
                 return out;
             }
             write!(out, "\\x{byte:02x}").expect("a String");
             shown += 1;
         }
     }
-    out.push('"');
     out
 }
