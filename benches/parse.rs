@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nixl_kv_metrics::logs::LogParser;
+use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, Run};
 
 /// The log's size.
@@ -37,28 +38,23 @@ fn log() -> Vec<u8> {
         let (m, s) = ((i / 120) % 60, (i / 2) % 60);
         let time = format!("07-13 16:{m:02}:{s:02}");
         match i % 20 {
-            0 => writeln!(
-                out,
-                "(APIServer pid=428) INFO {time} [metrics.py:103] KV Transfer metrics: \
-                 Num successful transfers={}, Avg xfer time (ms)={}.{:03}, P90 xfer time (ms)={}.{:03}, \
-                 Avg post time (ms)=0.{:03}, P90 post time (ms)=1.{:03}, Avg MB per transfer={}.{:03}, \
-                 Throughput (MB/s)={}.{:03}, Avg number of descriptors={}.{}, Num failed transfers=0, \
-                 Num KV expired reqs={}, Num notifs after expiry=0",
-                1 + next(400),
-                next(40),
-                next(1000),
-                next(80),
-                next(1000),
-                next(1000),
-                next(1000),
-                1 + next(200),
-                next(1000),
-                100 + next(20000),
-                next(1000),
-                10 + next(3000),
-                next(10),
-                next(3),
-            ),
+            0 => {
+                // Values as vLLM prints them: rounded to 3 decimals, `repr`.
+                let mut ms = |below: u64| Repr(next(below) as f64 / 1000.0);
+                let (avg, p90, post, post_p90) = (ms(40_000), ms(80_000), ms(1_000), ms(2_000));
+                let (mib, throughput) = (ms(200_000), ms(20_000_000));
+                writeln!(
+                    out,
+                    "(APIServer pid=428) INFO {time} [metrics.py:103] KV Transfer metrics: \
+                     Num successful transfers={}, Avg xfer time (ms)={avg}, P90 xfer time (ms)={p90}, \
+                     Avg post time (ms)={post}, P90 post time (ms)={post_p90}, Avg MB per transfer={mib}, \
+                     Throughput (MB/s)={throughput}, Avg number of descriptors={}, Num failed transfers=0, \
+                     Num KV expired reqs={}, Num notifs after expiry=0",
+                    1 + next(400),
+                    Repr(next(30_000) as f64 / 10.0),
+                    next(3),
+                )
+            }
             19 => writeln!(
                 out,
                 "(APIServer pid=428) INFO {time} [loggers.py:215] Engine 000: Avg prompt throughput: \

@@ -112,12 +112,18 @@ impl fmt::Display for ErrorKind {
                 field,
                 text,
                 expected,
-            } => write!(f, "{}={text}: expected {expected}", field.name()),
+            } => write!(
+                f,
+                "{}={}: expected {expected}",
+                field.name(),
+                excerpt(text.as_bytes())
+            ),
             ErrorKind::Inconsistent { field, text } => write!(
                 f,
-                "{}={text} does not fit {}: vLLM prints every timing field as the integer 0 \
+                "{}={} does not fit {}: vLLM prints every timing field as the integer 0 \
                  when no transfer succeeded, and as a float otherwise",
                 field.name(),
+                excerpt(text.as_bytes()),
                 Field::NumSuccessfulTransfers.name()
             ),
             ErrorKind::Dict { message } => write!(f, "MultiConnector entry: {message}"),

@@ -68,6 +68,7 @@
 
 mod error;
 mod line;
+mod number;
 mod parser;
 mod prefix;
 mod record;

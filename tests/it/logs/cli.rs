@@ -209,3 +209,87 @@ fn cli_parse_streams_and_stops_quietly_when_the_reader_goes() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(text(&output.stderr), "");
 }
+
+/// printed as `value`.
+fn with_avg(value: &str) -> String {
+    format!(
+        "KV Transfer metrics: Num successful transfers=4, Avg xfer time (ms)={value}, \
+         P90 xfer time (ms)=2.601, Avg post time (ms)=0.672, P90 post time (ms)=0.801, \
+         Avg MB per transfer=2.25, Throughput (MB/s)=1629.549, Avg number of descriptors=72.0\n"
+    )
+}
+
+/// escaped, and the line is skipped.
+#[test]
+fn numbers_python_never_prints_are_warned_about() {
+    let long = format!("1.{}", "3".repeat(1_000_000));
+    let bad = [
+        "01.381",
+        "1.3810",
+        "-1.381",
+        "+1.381",
+        ".5",
+        "1.",
+        "1e5",
+        "1.381e+00",
+        "1,381",
+        "\u{1b}[2J",
+        &long,
+    ];
+    let mut log = with_avg("1.381");
+    for value in bad {
+        log.push_str(&with_avg(value));
+    }
+    let output = run_cli(&["parse", "--format", "csv"], log.as_bytes());
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(text(&output.stdout).lines().count(), 2, "one record");
+    let stderr = text(&output.stderr);
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(warnings.len(), bad.len(), "{stderr}");
+    for (k, (warning, value)) in warnings.iter().zip(bad).enumerate() {
+        let expected = format!(
+            "nixl-kv-metrics: warning: <stdin>: line {}: Avg xfer time (ms)=",
+            k + 2
+        );
+        assert!(warning.starts_with(&expected), "{warning}");
+        assert!(
+            warning.ends_with(": expected a number as Python prints it; line skipped"),
+            "{warning}"
+        );
+        assert!(
+            warning.len() < 200 && !warning.contains('\x1b'),
+            "{value}: {warning}"
+        );
+    }
+    assert!(warnings[9].contains(r#"="\u{1b}[2J""#), "{}", warnings[9]);
+}
+
+/// Values of a line are quoted short and escaped in every message.
+#[test]
+fn messages_quote_log_text_short_and_escaped() {
+    let escape = "\u{1b}]0;owned\u{7}";
+    let long = "9".repeat(100_000);
+    let lines = [
+        // A count where vLLM prints an int.
+        format!("KV Transfer metrics: num_successful_transfers={escape}{long}\n"),
+        // A timing field that disagrees with the zero path.
+        "KV Transfer metrics: Num successful transfers=0, Avg xfer time (ms)=1.5, \
+         P90 xfer time (ms)=0, Avg post time (ms)=0, P90 post time (ms)=0, \
+         Avg MB per transfer=0, Throughput (MB/s)=0, Avg number of descriptors=0\n"
+            .to_string(),
+        // A MultiConnector entry that is not one.
+        format!("KV Transfer metrics: NixlConnector={{}}, {escape}{long}\n"),
+        // No '=' in a field.
+        format!("KV Transfer metrics: {escape}{long}, Avg\n"),
+    ];
+    for line in lines {
+        let output = run_cli(&["parse"], line.as_bytes());
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0));
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.len() < 300 && !stderr.contains('\x1b') && !stderr.contains('\x07'),
+            "{stderr}"
+        );
+    }
+}
