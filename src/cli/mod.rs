@@ -132,7 +132,7 @@ pub fn read_log(input: Input, mut each: impl FnMut(&KvRecord) -> Outcome) -> Res
                     eprintln!("nixl-kv-metrics: warning: {name}: {error}; line skipped");
                 }
             }
-            Err(error @ LogError::Io { .. }) => return Err(format!("{name}: {error}").into()),
+            Err(error) => return Err(format!("{name}: {error}").into()),
         }
     }
     if skipped > MAX_WARNINGS {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 
-use super::MAX_LINE;
+use super::{MAX_LINE, MAX_RUN_ON};
 use crate::field::Field;
 use crate::printer::words::excerpt;
 
@@ -169,7 +169,7 @@ impl fmt::Display for LineError {
 impl std::error::Error for LineError {}
 
 /// An error while reading a log: a malformed KV line (reading goes on), or
-/// an I/O error (reading stops).
+/// an I/O error or a line with no end (reading stops).
 ///
 /// ```
 /// use nixl_kv_metrics::logs::LogParser;
@@ -189,6 +189,12 @@ pub enum LogError {
         /// The error.
         error: io::Error,
     },
+    /// The given 1-based line ran on past [`MAX_RUN_ON`] bytes without a
+    /// line end: the input is not a text log; nothing more is read.
+    RunOn {
+        /// The line.
+        line: u64,
+    },
 }
 
 impl LogError {
@@ -202,7 +208,7 @@ impl LogError {
     pub fn line(&self) -> u64 {
         match self {
             LogError::Malformed(error) => error.line,
-            LogError::Io { line, .. } => *line,
+            LogError::Io { line, .. } | LogError::RunOn { line } => *line,
         }
     }
 }
@@ -212,6 +218,11 @@ impl fmt::Display for LogError {
         match self {
             LogError::Malformed(error) => error.fmt(f),
             LogError::Io { line, error } => write!(f, "line {line}: cannot read: {error}"),
+            LogError::RunOn { line } => write!(
+                f,
+                "line {line}: no line end in {} MiB: not a text log",
+                MAX_RUN_ON >> 20
+            ),
         }
     }
 }
@@ -221,6 +232,7 @@ impl std::error::Error for LogError {
         match self {
             LogError::Malformed(error) => Some(error),
             LogError::Io { error, .. } => Some(error),
+            LogError::RunOn { .. } => None,
         }
     }
 }

@@ -84,3 +84,10 @@ pub use shape::{Families, Shape};
 /// being stored; if it is a KV line it is reported as
 /// [`ErrorKind::TooLong`]. vLLM's KV lines are under 1 KiB.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// The longest line read through, 256 MiB: a line that runs on past it
+/// without a line end ends the reading ([`LogError::RunOn`]). No log line
+/// is that long (a vLLM line that logs a whole prompt is at most a few
+/// MiB), and the limit keeps a reading of `/dev/zero` or of binary data
+/// short: it stops within a fraction of a second instead of never.
+pub const MAX_RUN_ON: u64 = 1 << 28;

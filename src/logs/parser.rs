@@ -3,7 +3,9 @@
 
 use std::io::{self, BufRead};
 
-use super::{Engine, ErrorKind, KvRecord, LineError, LogError, MAX_LINE, line, prefix, scan};
+use super::{
+    Engine, ErrorKind, KvRecord, LineError, LogError, MAX_LINE, MAX_RUN_ON, line, prefix, scan,
+};
 use crate::reduce::LINE_PREFIX;
 
 /// Reads one line (without its line end) as a KV line, if it is one.
@@ -104,6 +106,8 @@ struct State {
     line: u64,
     /// Bytes consumed so far.
     bytes: u64,
+    /// Bytes of the current line consumed so far.
+    line_bytes: u64,
     /// The engine named by the last header since the last KV line.
     engine: Option<Engine>,
 }
@@ -242,6 +246,12 @@ impl<R: BufRead> Iterator for LogParser<R> {
                 keep(&mut self.carry, &mut self.overflow, buffer);
                 self.reader.consume(len);
                 self.state.bytes += len as u64;
+                self.state.line_bytes += len as u64;
+                if self.state.line_bytes > MAX_RUN_ON {
+                    self.done = true;
+                    let line = self.state.line + 1;
+                    return Some(Err(LogError::RunOn { line }));
+                }
                 continue;
             };
             let result = if self.carry.is_empty() && !self.overflow {
@@ -255,6 +265,7 @@ impl<R: BufRead> Iterator for LogParser<R> {
             };
             self.reader.consume(end + 1);
             self.state.bytes += end as u64 + 1;
+            self.state.line_bytes = 0;
             if result.is_some() {
                 return result;
             }
@@ -316,6 +327,32 @@ mod tests {
         };
         assert_eq!((error.line, &error.kind), (3, &ErrorKind::TooLong));
         assert_eq!(items[2].as_ref().unwrap().transfers(), 2);
+    }
+
+    #[test]
+    fn a_line_without_end_stops_the_reading() {
+        /// `/dev/zero`: NUL bytes, no line end, ever.
+        struct Zeros;
+        impl io::Read for Zeros {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+        }
+        let log = io::Read::chain(
+            &b"KV Transfer metrics: num_successful_transfers=1\n"[..],
+            Zeros,
+        );
+        let mut parser = LogParser::new(BufReader::with_capacity(1 << 16, log));
+        assert_eq!(parser.next().unwrap().unwrap().transfers(), 1);
+        let error = parser.next().unwrap().unwrap_err();
+        assert!(matches!(error, LogError::RunOn { line: 2 }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "line 2: no line end in 256 MiB: not a text log"
+        );
+        assert!(parser.next().is_none());
+        assert!(parser.bytes_read() <= MAX_RUN_ON + (1 << 17));
     }
 
     #[test]

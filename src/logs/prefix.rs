@@ -109,8 +109,14 @@ fn container_timestamp(text: &str) -> Option<&str> {
         _ => Some(10),
     }
     .unwrap_or(text.len());
-    Some(&text[..end])
+    let stamp = &text[..end];
+    let time_bytes = |b: &u8| b.is_ascii_digit() || b" :.,+-TZ".contains(b);
+    (stamp.len() <= MAX_TIMESTAMP && stamp.bytes().all(|b| time_bytes(&b))).then_some(stamp)
 }
+
+/// The longest container timestamp: RFC 3339 with nanoseconds and an
+/// offset, `2025-07-13T16:33:58.123456789+00:00`, has 35 bytes.
+const MAX_TIMESTAMP: usize = 40;
 
 /// `APIServer pid=428` from `(APIServer pid=428) `.
 fn process_tag(text: &str) -> Option<&str> {
@@ -186,6 +192,11 @@ mod tests {
         assert_eq!(p.level, Some(Level::Info));
         let p = parse(b"");
         assert!(p.timestamp.is_none() && p.level.is_none() && p.process.is_none());
+        // Only a time's characters, and only as many as a time has.
+        let p = parse(b"2025-07-13T16:33:58\x07\x1b]0;title ");
+        assert_eq!(p.timestamp, None);
+        let long = format!("2025-07-13T{} ", "1".repeat(1000));
+        assert_eq!(parse(long.as_bytes()).timestamp, None);
     }
 
     #[test]

@@ -293,3 +293,46 @@ fn messages_quote_log_text_short_and_escaped() {
         );
     }
 }
+
+/// bytes in front of a KV line never reach the summary's text.
+#[test]
+fn timestamps_carry_no_control_bytes() {
+    let log = format!(
+        "2025-07-13T16:33:58\u{1b}]0;owned\u{7} {}",
+        "KV Transfer metrics: num_successful_transfers=3\n"
+    );
+    for command in [&["summarize"][..], &["explain"]] {
+        let output = run_cli(command, log.as_bytes());
+        assert_eq!(output.status.code(), Some(0));
+        assert!(!text(&output.stdout).contains('\x1b'), "{command:?}");
+    }
+}
+
+/// UTF-8 around and inside KV lines: read through, one warning each.
+#[test]
+fn nul_bytes_and_huge_lines() {
+    let mut log = Vec::new();
+    log.extend_from_slice(&[0u8; 100_000]);
+    log.push(b'\n');
+    log.extend_from_slice(b"KV Transfer metrics: num_successful_transfers=1\n");
+    log.extend_from_slice(&vec![b'x'; 3 << 20]);
+    log.push(b'\n');
+    log.extend_from_slice(b"KV Transfer metrics: num_successful_transfers=\0\xff\n");
+    let mut huge = b"KV Transfer metrics: num_successful_transfers=2".to_vec();
+    huge.resize(2 << 20, b' ');
+    log.extend_from_slice(&huge);
+    log.extend_from_slice(b"\nKV Transfer metrics: num_successful_transfers=3\n");
+    let output = run_cli(&["parse", "--format", "csv"], &log);
+    assert_eq!(output.status.code(), Some(0));
+    let rows: Vec<&str> = text(&output.stdout).lines().collect();
+    assert_eq!(rows.len(), 3);
+    let stderr = text(&output.stderr);
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        warnings[0].contains("line 4: num_successful_transfers=\"\\u{0}\u{fffd}\""),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[1].contains("line 5: line longer than 1048576 bytes"));
+}
