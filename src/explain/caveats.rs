@@ -132,12 +132,7 @@ impl Explainer<'_> {
             );
         }
         if count(Field::NumKvExpiredReqs) > 0 {
-            let requests = self
-                .context
-                .stand_in()
-                .ok()
-                .flatten()
-                .map(|d| d.expiry_records_per_request());
+            let requests = self.context.expiry_records_per_request();
             add(
                 Topic::Expiry,
                 format!(

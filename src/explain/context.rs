@@ -49,6 +49,28 @@ pub struct Context {
     mode: Mode,
     mla: bool,
     interval: Duration,
+    /// What the topology gives, worked out once per context.
+    per_request: PerRequest,
+}
+
+/// What the topology says of one request: worked out when a context is
+/// made, because a plan lays out every rank, and building it for each line
+/// explained would make `explain` slower the larger the TP sizes. A
+/// function of the other fields, so it adds nothing to equality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PerRequest {
+    /// Transfers one request produces.
+    transfers: Option<u64>,
+    /// Records of one expired request (one per prefill worker).
+    expiry_records: Option<u64>,
+}
+
+impl PerRequest {
+    /// Nothing known: the TP sizes are unknown.
+    const UNKNOWN: PerRequest = PerRequest {
+        transfers: None,
+        expiry_records: None,
+    };
 }
 
 impl Default for Context {
@@ -71,6 +93,7 @@ impl Context {
             mode: Mode::Pull,
             mla: false,
             interval: DEFAULT_INTERVAL,
+            per_request: PerRequest::UNKNOWN,
         }
     }
 
@@ -100,7 +123,7 @@ impl Context {
             ..Context::unknown()
         };
         context.stand_in()?;
-        Ok(context)
+        Ok(context.worked_out())
     }
 
     /// The same context in `mode`.
@@ -112,8 +135,8 @@ impl Context {
     /// assert_eq!(Context::hetero(2, 4)?.with_mode(Mode::Push).transfers_per_request(), Some(4));
     /// # Ok::<(), nixl_kv_metrics::topology::TopologyError>(())
     /// ```
-    pub const fn with_mode(self, mode: Mode) -> Context {
-        Context { mode, ..self }
+    pub fn with_mode(self, mode: Mode) -> Context {
+        Context { mode, ..self }.worked_out()
     }
 
     /// The same context for an MLA model (`true`) or standard attention.
@@ -124,8 +147,8 @@ impl Context {
     /// assert_eq!(Context::hetero(8, 2)?.with_mla(true).transfers_per_request(), Some(2));
     /// # Ok::<(), nixl_kv_metrics::topology::TopologyError>(())
     /// ```
-    pub const fn with_mla(self, mla: bool) -> Context {
-        Context { mla, ..self }
+    pub fn with_mla(self, mla: bool) -> Context {
+        Context { mla, ..self }.worked_out()
     }
 
     /// The same context with another logging interval
@@ -229,10 +252,41 @@ impl Context {
     /// # Ok::<(), nixl_kv_metrics::topology::TopologyError>(())
     /// ```
     pub fn transfers_per_request(&self) -> Option<u64> {
-        let deployment = self.stand_in().ok()??;
-        let block = deployment.model().block_size;
-        let plan = deployment.plan(block, 0).ok()?;
-        Some(plan.transfers.len() as u64)
+        self.per_request.transfers
+    }
+
+    /// Records one expired request leaves in `Num KV expired reqs` (each
+    /// prefill worker counts it), if the TP sizes are known: the stand-in
+    /// deployment's
+    /// [`expiry_records_per_request`](Deployment::expiry_records_per_request).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::explain::Context;
+    /// assert_eq!(Context::hetero(4, 2)?.expiry_records_per_request(), Some(4));
+    /// assert_eq!(Context::unknown().expiry_records_per_request(), None);
+    /// # Ok::<(), nixl_kv_metrics::topology::TopologyError>(())
+    /// ```
+    pub fn expiry_records_per_request(&self) -> Option<u64> {
+        self.per_request.expiry_records
+    }
+
+    /// The context with what the topology gives for its TP sizes, mode and
+    /// attention worked out ([`PerRequest`]).
+    fn worked_out(self) -> Context {
+        let deployment = self.stand_in().ok().flatten();
+        let transfers = deployment.as_ref().and_then(|deployment| {
+            let block = deployment.model().block_size;
+            let plan = deployment.plan(block, 0).ok()?;
+            Some(plan.transfers.len() as u64)
+        });
+        let per_request = PerRequest {
+            transfers,
+            expiry_records: deployment.map(|d| d.expiry_records_per_request()),
+        };
+        Context {
+            per_request,
+            ..self
+        }
     }
 
     /// The TP of the instance that records the transfers (decode in pull

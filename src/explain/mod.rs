@@ -266,7 +266,7 @@ impl Explanation {
     /// ```
     pub fn expired_requests(&self) -> Option<f64> {
         let expired = self.reading.as_ref()?.sums.kv_expired_reqs?;
-        let workers = self.context.stand_in().ok()??.expiry_records_per_request();
+        let workers = self.context.expiry_records_per_request()?;
         Some(expired as f64 / workers as f64)
     }
 

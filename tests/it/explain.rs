@@ -367,3 +367,30 @@ fn conflicting_flags_are_usage_errors() {
         assert_eq!(text(&output.stdout), "");
     }
 }
+
+/// Explaining a line costs the same at any TP size: what the topology says
+/// of a request is worked out once per context, not for every line (its
+/// plan lays out every rank, so per line the cost would grow with the TP).
+#[test]
+fn explaining_costs_the_same_at_any_tp() {
+    let record = parse_line(LINE).unwrap().unwrap();
+    let time = |context: Context| {
+        (0..7)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                for _ in 0..100 {
+                    std::hint::black_box(context.explain(&record));
+                }
+                start.elapsed()
+            })
+            .min()
+            .expect("seven runs")
+    };
+    let small = time(Context::tp(1).unwrap());
+    let large = time(Context::hetero(1024, 1024).unwrap());
+    let mla = time(Context::hetero(1024, 8).unwrap().with_mla(true));
+    assert!(
+        large < small * 2 && mla < small * 2,
+        "TP 1: {small:?}, TP 1024: {large:?}, MLA: {mla:?} for 100 lines"
+    );
+}
