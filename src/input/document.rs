@@ -2,38 +2,98 @@
 //!
 //! Every value is checked as it is read, and an error names its place in the
 //! document: `steps[1]: worker 0: bytes_transferred[3]: -4 is negative; …`.
+//! Each worker's stats go to a [`Sink`] as soon as its dict (or `null`)
+//! ends, so that what the document costs in memory is up to the sink: the
+//! pooling sink keeps one step's stats at a time, however many steps and
+//! workers the document has.
 
+use std::fmt;
 use std::io::Read;
 
 use super::InputError;
 use super::lexer::{Lexer, Next};
 use super::number::Number;
 use crate::data::Key;
+use crate::printer::words::excerpt;
 use crate::python::Repr;
 use crate::release::{Event, Family};
 use crate::stats::NixlKvConnectorStats;
 
-/// What a whole document holds: per step, per worker, the shipped stats.
-pub(super) type Steps = Vec<Vec<Option<NixlKvConnectorStats>>>;
+/// What the reader hands the document to, piece by piece, in document
+/// order.
+pub(super) trait Sink {
+    /// The stats one worker shipped (`None`: `null`, nothing shipped).
+    fn worker(&mut self, stats: Option<NixlKvConnectorStats>);
+    /// The end of a step's list of workers.
+    fn end_step(&mut self);
+}
 
-/// Reads a document in any of the three shapes.
-pub(super) fn read_document<R: Read>(family: Family, source: R) -> Result<Steps, InputError> {
+/// Where in the document a stats dict is, for messages: `steps[1]: worker
+/// 0: `, `[2]: `, or nothing for a document that is one dict.
+#[derive(Clone, Copy)]
+struct Place {
+    /// The step, in a `{"steps": ...}` document.
+    step: Option<usize>,
+    /// The worker, in a list of workers.
+    worker: Option<usize>,
+}
+
+impl Place {
+    const TOP: Place = Place {
+        step: None,
+        worker: None,
+    };
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.step, self.worker) {
+            (Some(step), Some(worker)) => write!(f, "steps[{step}]: worker {worker}: "),
+            (Some(step), None) => write!(f, "steps[{step}]: "),
+            (None, Some(worker)) => write!(f, "[{worker}]: "),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// A key of a stats dict at its place, for messages:
+/// `steps[1]: worker 0: bytes_transferred`.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    place: Place,
+    key: &'a str,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.place, self.key)
+    }
+}
+
+/// Reads a document in any of the three shapes into `sink`.
+pub(super) fn read_document<R: Read>(
+    family: Family,
+    source: R,
+    sink: &mut impl Sink,
+) -> Result<(), InputError> {
     let mut lexer = Lexer::new(source);
-    let steps = match lexer.peek()? {
-        Next::ListStart => vec![read_workers(&mut lexer, family, "")?],
+    match lexer.peek()? {
+        Next::ListStart => read_workers(&mut lexer, family, None, sink)?,
         Next::ObjectStart => {
             lexer.bump();
             if lexer.peek()? == Next::String {
                 let key = lexer.string()?;
                 lexer.expect(Next::Colon, "':' after a key")?;
                 if key == "steps" {
-                    read_steps(&mut lexer, family)?
+                    read_steps(&mut lexer, family, sink)?;
                 } else {
-                    let stats = read_entries(&mut lexer, family, Some(key), "")?;
-                    vec![vec![Some(stats)]]
+                    let stats = read_entries(&mut lexer, family, Some(key), Place::TOP)?;
+                    sink.worker(Some(stats));
+                    sink.end_step();
                 }
             } else {
-                vec![vec![Some(read_entries(&mut lexer, family, None, "")?)]]
+                sink.worker(Some(read_entries(&mut lexer, family, None, Place::TOP)?));
+                sink.end_step();
             }
         }
         Next::End => {
@@ -47,9 +107,8 @@ pub(super) fn read_document<R: Read>(family: Family, source: R) -> Result<Steps,
                 other.describe()
             )));
         }
-    };
-    expect_end(&mut lexer)?;
-    Ok(steps)
+    }
+    expect_end(&mut lexer)
 }
 
 /// Reads a document that is one stats dict.
@@ -59,7 +118,7 @@ pub(super) fn read_stats<R: Read>(
 ) -> Result<NixlKvConnectorStats, InputError> {
     let mut lexer = Lexer::new(source);
     lexer.expect(Next::ObjectStart, "a stats dict")?;
-    let stats = read_entries(&mut lexer, family, None, "")?;
+    let stats = read_entries(&mut lexer, family, None, Place::TOP)?;
     expect_end(&mut lexer)?;
     Ok(stats)
 }
@@ -75,21 +134,28 @@ fn expect_end<R: Read>(lexer: &mut Lexer<R>) -> Result<(), InputError> {
 }
 
 /// Reads the rest of `{"steps": [...] }` after the colon.
-fn read_steps<R: Read>(lexer: &mut Lexer<R>, family: Family) -> Result<Steps, InputError> {
-    let mut steps = Vec::new();
+fn read_steps<R: Read>(
+    lexer: &mut Lexer<R>,
+    family: Family,
+    sink: &mut impl Sink,
+) -> Result<(), InputError> {
     lexer.expect(Next::ListStart, "the list of steps")?;
     if lexer.peek()? == Next::ListEnd {
         lexer.bump();
     } else {
-        loop {
-            let place = format!("steps[{}]: ", steps.len());
+        for step in 0.. {
+            let place = Place {
+                step: Some(step),
+                worker: None,
+            };
             if lexer.peek()? != Next::ListStart {
-                return Err(
-                    lexer.expected(&place, "a step (a list of per-worker stats dicts or nulls)")
-                );
+                return Err(lexer.expected(
+                    &place.to_string(),
+                    "a step (a list of per-worker stats dicts or nulls)",
+                ));
             }
-            steps.push(read_workers(lexer, family, &place)?);
-            if !list_continues(lexer, &place)? {
+            read_workers(lexer, family, Some(step), sink)?;
+            if !list_continues(lexer, place)? {
                 break;
             }
         }
@@ -97,7 +163,7 @@ fn read_steps<R: Read>(lexer: &mut Lexer<R>, family: Family) -> Result<Steps, In
     match lexer.peek()? {
         Next::ObjectEnd => {
             lexer.bump();
-            Ok(steps)
+            Ok(())
         }
         Next::Comma => {
             Err(lexer
@@ -110,30 +176,31 @@ fn read_steps<R: Read>(lexer: &mut Lexer<R>, family: Family) -> Result<Steps, In
     }
 }
 
-/// Reads `[dict | null, ...]`: the workers of one step.
+/// Reads `[dict | null, ...]`, the workers of one step (`step`, in a
+/// `{"steps": ...}` document), into `sink`, and ends the step.
 fn read_workers<R: Read>(
     lexer: &mut Lexer<R>,
     family: Family,
-    step: &str,
-) -> Result<Vec<Option<NixlKvConnectorStats>>, InputError> {
+    step: Option<usize>,
+    sink: &mut impl Sink,
+) -> Result<(), InputError> {
     lexer.expect(Next::ListStart, "a list of per-worker stats dicts")?;
-    let mut workers = Vec::new();
     if lexer.peek()? == Next::ListEnd {
         lexer.bump();
-        return Ok(workers);
+        sink.end_step();
+        return Ok(());
     }
-    loop {
-        let place = if step.is_empty() {
-            format!("[{}]: ", workers.len())
-        } else {
-            format!("{step}worker {}: ", workers.len())
+    for worker in 0.. {
+        let place = Place {
+            step,
+            worker: Some(worker),
         };
         match lexer.peek()? {
             Next::ObjectStart => {
                 lexer.bump();
-                workers.push(Some(read_entries(lexer, family, None, &place)?));
+                sink.worker(Some(read_entries(lexer, family, None, place)?));
             }
-            Next::Word if lexer.word("null")? => workers.push(None),
+            Next::Word if lexer.word("null")? => sink.worker(None),
             other => {
                 return Err(lexer.error(format!(
                     "{place}expected a stats dict, or null for a worker that shipped nothing; found {}",
@@ -141,14 +208,16 @@ fn read_workers<R: Read>(
                 )));
             }
         }
-        if !list_continues(lexer, &place)? {
-            return Ok(workers);
+        if !list_continues(lexer, place)? {
+            break;
         }
     }
+    sink.end_step();
+    Ok(())
 }
 
 /// After a list element: true on `,` (another element follows), false on `]`.
-fn list_continues<R: Read>(lexer: &mut Lexer<R>, place: &str) -> Result<bool, InputError> {
+fn list_continues<R: Read>(lexer: &mut Lexer<R>, place: Place) -> Result<bool, InputError> {
     match lexer.peek()? {
         Next::Comma => {
             lexer.bump();
@@ -179,7 +248,7 @@ fn read_entries<R: Read>(
     lexer: &mut Lexer<R>,
     family: Family,
     first_key: Option<String>,
-    place: &str,
+    place: Place,
 ) -> Result<NixlKvConnectorStats, InputError> {
     let mut xfer = Vec::new();
     let mut post = Vec::new();
@@ -195,25 +264,32 @@ fn read_entries<R: Read>(
     while let Some(name) = next {
         let Some(key) = Key::find(family, &name) else {
             return Err(lexer.error(format!(
-                "{place}key {name:?} is not in the stats of vLLM {} ({family}); its keys are {}",
+                "{place}key {} is not in the stats of vLLM {} ({family}); its keys are {}",
+                excerpt(name.as_bytes()),
                 family.releases(),
                 keys_of(family)
             )));
         };
         if seen.contains(&key) {
-            return Err(lexer.error(format!("{place}key {name:?} appears twice")));
+            return Err(lexer.error(format!(
+                "{place}key {} appears twice",
+                excerpt(name.as_bytes())
+            )));
         }
         seen.push(key);
-        let at = format!("{place}{name}");
+        let at = At {
+            place,
+            key: key.name(),
+        };
         match key {
-            Key::NumSuccessfulTransfers => counter = read_count(lexer, &at)?,
-            Key::TransferDuration => read_list(lexer, &at, &mut xfer, seconds)?,
-            Key::PostDuration => read_list(lexer, &at, &mut post, seconds)?,
-            Key::BytesTransferred => read_list(lexer, &at, &mut bytes, byte_count)?,
-            Key::NumDescriptors => read_list(lexer, &at, &mut descriptors, descriptor_count)?,
+            Key::NumSuccessfulTransfers => counter = read_count(lexer, at)?,
+            Key::TransferDuration => read_list(lexer, at, &mut xfer, seconds)?,
+            Key::PostDuration => read_list(lexer, at, &mut post, seconds)?,
+            Key::BytesTransferred => read_list(lexer, at, &mut bytes, byte_count)?,
+            Key::NumDescriptors => read_list(lexer, at, &mut descriptors, descriptor_count)?,
             Key::Event(event) => {
                 let mut marks = 0u64;
-                read_list(lexer, &at, &mut marks, event_mark)?;
+                read_list(lexer, at, &mut marks, event_mark)?;
                 events[event.index()] = marks;
             }
         }
@@ -249,7 +325,7 @@ fn read_entries<R: Read>(
 /// The next key of a dict and its colon, or `None` at its `}`.
 fn next_key<R: Read>(
     lexer: &mut Lexer<R>,
-    place: &str,
+    place: Place,
     first: bool,
 ) -> Result<Option<String>, InputError> {
     match lexer.peek()? {
@@ -268,7 +344,7 @@ fn next_key<R: Read>(
         }
     }
     if lexer.peek()? != Next::String {
-        return Err(lexer.expected(place, "a key"));
+        return Err(lexer.expected(&place.to_string(), "a key"));
     }
     let key = lexer.string()?;
     lexer.expect(Next::Colon, "':' after a key")?;
@@ -296,7 +372,7 @@ impl Collect<()> for u64 {
 /// Reads a list of numbers, converting and checking each with `convert`.
 fn read_list<R: Read, T>(
     lexer: &mut Lexer<R>,
-    at: &str,
+    at: At<'_>,
     out: &mut impl Collect<T>,
     convert: impl Fn(&Number) -> Result<T, String>,
 ) -> Result<(), InputError> {
@@ -307,7 +383,7 @@ fn read_list<R: Read, T>(
 }
 
 /// 0.11.0's counter: a non-negative integer.
-fn read_count<R: Read>(lexer: &mut Lexer<R>, at: &str) -> Result<u64, InputError> {
+fn read_count<R: Read>(lexer: &mut Lexer<R>, at: At<'_>) -> Result<u64, InputError> {
     if lexer.peek()? != Next::Number {
         return Err(lexer.expected(&format!("{at}: "), "a count"));
     }
@@ -332,7 +408,7 @@ fn seconds(number: &Number) -> Result<f64, String> {
         ));
     }
     if value.is_infinite() {
-        return Err(format!("{} is too large for a float", number.as_str()));
+        return Err(format!("{} is too large for a float", number.shown()));
     }
     Ok(value)
 }
@@ -357,7 +433,7 @@ fn event_mark(number: &Number) -> Result<(), String> {
     } else {
         Err(format!(
             "{} is not 1; each entry records one event and vLLM appends 1",
-            number.as_str()
+            number.shown()
         ))
     }
 }
@@ -366,14 +442,14 @@ fn event_mark(number: &Number) -> Result<(), String> {
 fn whole(number: &Number, what: &str) -> Result<u64, String> {
     match number.magnitude() {
         Some(value) if value == 0 || !number.is_negative() => Ok(value),
-        Some(_) => Err(format!("{} is negative; {what} is >= 0", number.as_str())),
+        Some(_) => Err(format!("{} is negative; {what} is >= 0", number.shown())),
         None if number.is_integer() => Err(format!(
             "{} is too large; {what} fits in 64 bits",
-            number.as_str()
+            number.shown()
         )),
         None => Err(format!(
             "{} is not an integer; {what} is a whole number",
-            number.as_str()
+            number.shown()
         )),
     }
 }

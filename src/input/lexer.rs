@@ -30,11 +30,22 @@
 
 use std::io::Read;
 
+use std::fmt::Display;
+
 use super::InputError;
-use super::number::{Number, is_number_byte, scan_number};
+use super::number::{MAX_NUMBER, Number, is_number_byte, scan_number};
+use crate::printer::words::excerpt;
 
 /// Bytes read from the source at a time.
 const BUFFER: usize = 64 * 1024;
+
+/// The longest string read, in bytes. Strings are the keys of stats dicts,
+/// the longest of which has 30 bytes; reading a longer one whole would cost
+/// memory that follows the input.
+const MAX_STRING: usize = 128;
+
+/// The longest word read (`null`, `true`, `false`), in bytes.
+const MAX_WORD: usize = 16;
 
 /// What the next token is, from its first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,7 +220,10 @@ impl<R: Read> Lexer<R> {
             return Ok(false);
         }
         let mut taken = Vec::new();
-        while self.fill()? && self.buffer[self.pos].is_ascii_alphanumeric() {
+        while taken.len() <= MAX_WORD
+            && self.fill()?
+            && self.buffer[self.pos].is_ascii_alphanumeric()
+        {
             taken.push(self.buffer[self.pos]);
             self.pos += 1;
         }
@@ -217,8 +231,8 @@ impl<R: Read> Lexer<R> {
             Ok(true)
         } else {
             Err(self.error(format!(
-                "unexpected word {:?}; expected {word}",
-                String::from_utf8_lossy(&taken)
+                "unexpected word {}; expected {word}",
+                excerpt(&taken)
             )))
         }
     }
@@ -236,17 +250,36 @@ impl<R: Read> Lexer<R> {
         let ends_here = |len: usize| start + len < self.end || self.eof;
         let (text, shape) = match shape {
             // The usual case: the token ends inside the buffer.
-            Some(shape) if ends_here(shape.len) && !self.continues_at(start + shape.len) => {
+            Some(shape)
+                if shape.len <= MAX_NUMBER
+                    && ends_here(shape.len)
+                    && !self.continues_at(start + shape.len) =>
+            {
                 self.pos += shape.len;
                 (&self.buffer[start..start + shape.len], Some(shape))
             }
             _ => {
-                // Straddles a refill, or is malformed: take the whole run of
-                // number characters, then scan it again.
+                // Straddles a refill, is malformed or too long: take the
+                // run of number characters (up to one past the longest),
+                // then scan it again.
                 self.scratch.clear();
-                while self.fill()? && is_number_byte(self.buffer[self.pos]) {
+                while self.scratch.len() <= MAX_NUMBER
+                    && self.fill()?
+                    && is_number_byte(self.buffer[self.pos])
+                {
                     self.scratch.push(self.buffer[self.pos]);
                     self.pos += 1;
+                }
+                if self.scratch.len() > MAX_NUMBER {
+                    return Err(InputError::at(
+                        format!(
+                            "a number of more than {MAX_NUMBER} characters, {}: Python's json \
+                             prints none so long",
+                            excerpt(&self.scratch)
+                        ),
+                        line,
+                        column,
+                    ));
                 }
                 let shape = scan_number(&self.scratch).filter(|s| s.len == self.scratch.len());
                 (&self.scratch[..], shape)
@@ -254,7 +287,7 @@ impl<R: Read> Lexer<R> {
         };
         let Some(shape) = shape else {
             return Err(InputError::at(
-                format!("{:?} is not a JSON number", String::from_utf8_lossy(text)),
+                format!("{} is not a JSON number", excerpt(text)),
                 line,
                 column,
             ));
@@ -271,7 +304,7 @@ impl<R: Read> Lexer<R> {
     /// malformed token) takes the general one.
     pub fn number_list(
         &mut self,
-        at: &str,
+        at: impl Display,
         mut each: impl FnMut(&Number<'_>) -> Result<(), String>,
     ) -> Result<(), InputError> {
         if self.peek()? != Next::ListStart {
@@ -289,7 +322,7 @@ impl<R: Read> Lexer<R> {
                     self.pos = start;
                     return Err(self.error(format!("{at}[{index}]: {message}")));
                 }
-                None => self.element(at, index, &mut each)?,
+                None => self.element(&at, index, &mut each)?,
             };
             if last {
                 break;
@@ -317,6 +350,9 @@ impl<R: Read> Lexer<R> {
         let start = spaces(self.pos);
         let shape = scan_number(buffer.get(start..)?)?;
         let len = shape.len;
+        if len > MAX_NUMBER {
+            return None;
+        }
         let separator = spaces(start + len);
         let last = match buffer.get(separator)? {
             b',' => false,
@@ -334,7 +370,7 @@ impl<R: Read> Lexer<R> {
     /// separator; true after the last element.
     fn element(
         &mut self,
-        at: &str,
+        at: &impl Display,
         index: usize,
         each: &mut impl FnMut(&Number<'_>) -> Result<(), String>,
     ) -> Result<bool, InputError> {
@@ -372,9 +408,23 @@ impl<R: Read> Lexer<R> {
 
     /// Takes a string token (after white space) and decodes its escapes.
     pub fn string(&mut self) -> Result<String, InputError> {
-        self.expect(Next::String, "a string")?;
+        if self.peek()? != Next::String {
+            return Err(self.expected("", "a string"));
+        }
+        let (line, column) = self.position();
+        self.bump();
         let mut bytes = Vec::new();
         loop {
+            if bytes.len() > MAX_STRING {
+                return Err(InputError::at(
+                    format!(
+                        "a string of more than {MAX_STRING} bytes, {}: no stats key is so long",
+                        excerpt(&bytes)
+                    ),
+                    line,
+                    column,
+                ));
+            }
             if !self.fill()? {
                 return Err(self.error("unterminated string"));
             }

@@ -69,8 +69,63 @@ impl Interval {
     /// # Ok::<(), nixl_kv_metrics::input::InputError>(())
     /// ```
     pub fn from_reader(family: Family, source: impl Read) -> Result<Interval, InputError> {
-        let steps = document::read_document(family, source)?;
-        Ok(Interval { steps })
+        let mut steps = Steps::default();
+        document::read_document(family, source, &mut steps)?;
+        Ok(Interval { steps: steps.steps })
+    }
+
+    /// Reads an interval from a byte stream and hands each step's pooled
+    /// stats (as the [`KvOutputAggregator`] pools them) to `observe` as
+    /// soon as the step ends; steps where no worker shipped anything are
+    /// skipped, as vLLM skips them.
+    ///
+    /// Workers are pooled as they are read, so memory follows the number of
+    /// observations, never the number of steps or workers: a million steps
+    /// of one transfer each, or a step of ten million `null` workers, costs
+    /// what their transfers cost.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::input::Interval;
+    /// use nixl_kv_metrics::release::Family;
+    ///
+    /// let text = br#"{"steps": [[{"transfer_duration": [0.001], "post_duration": [0.0005],
+    ///                               "bytes_transferred": [1048576], "num_descriptors": [72]}, {}],
+    ///                              [null, null]]}"#;
+    /// let mut pooled = Vec::new();
+    /// Interval::observe_steps(Family::F6, &text[..], |stats| pooled.push(stats))?;
+    /// assert_eq!(pooled.len(), 1);
+    /// assert_eq!(pooled[0].num_successful_transfers(), 1);
+    /// # Ok::<(), nixl_kv_metrics::input::InputError>(())
+    /// ```
+    pub fn observe_steps(
+        family: Family,
+        source: impl Read,
+        observe: impl FnMut(NixlKvConnectorStats),
+    ) -> Result<(), InputError> {
+        let mut pool = Pool {
+            step: None,
+            observe,
+        };
+        document::read_document(family, source, &mut pool)
+    }
+
+    /// What [`Interval::log`] gives for the interval a byte stream holds,
+    /// read through [`Interval::observe_steps`]: in memory that follows
+    /// the number of observations.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::input::Interval;
+    /// use nixl_kv_metrics::release::Family;
+    ///
+    /// let text = r#"[{"num_successful_transfers": 2}, null]"#;
+    /// let line = Interval::log_stream(Family::F1, text.as_bytes())?.unwrap();
+    /// assert_eq!(line.to_string(), "KV Transfer metrics: num_successful_transfers=2");
+    /// # Ok::<(), nixl_kv_metrics::input::InputError>(())
+    /// ```
+    pub fn log_stream(family: Family, source: impl Read) -> Result<Option<Summary>, InputError> {
+        let mut logging = KvConnectorLogging::new(family);
+        Interval::observe_steps(family, source, |pooled| logging.observe(pooled))?;
+        Ok(logging.log())
     }
 
     /// Runs the interval through vLLM's pipeline: each step's workers through
@@ -93,6 +148,43 @@ impl Interval {
             }
         }
         logging.log()
+    }
+}
+
+/// A document read whole: every step's workers, as [`Interval::steps`]
+/// holds them.
+#[derive(Default)]
+struct Steps {
+    steps: Vec<Vec<Option<NixlKvConnectorStats>>>,
+    workers: Vec<Option<NixlKvConnectorStats>>,
+}
+
+impl document::Sink for Steps {
+    fn worker(&mut self, stats: Option<NixlKvConnectorStats>) {
+        self.workers.push(stats);
+    }
+
+    fn end_step(&mut self) {
+        self.steps.push(std::mem::take(&mut self.workers));
+    }
+}
+
+/// A document read step by step: each step's workers pooled as they come,
+/// the pooled stats handed to `observe` at the step's end.
+struct Pool<F> {
+    step: Option<NixlKvConnectorStats>,
+    observe: F,
+}
+
+impl<F: FnMut(NixlKvConnectorStats)> document::Sink for Pool<F> {
+    fn worker(&mut self, stats: Option<NixlKvConnectorStats>) {
+        self.step = KvOutputAggregator::aggregate([self.step.take(), stats]);
+    }
+
+    fn end_step(&mut self) {
+        if let Some(pooled) = self.step.take() {
+            (self.observe)(pooled);
+        }
     }
 }
 
@@ -191,6 +283,37 @@ mod tests {
             error("{\n\"post_duration\": [01]}"),
             r#""01" is not a JSON number at line 2 column 19"#
         );
+    }
+
+    #[test]
+    fn long_tokens_are_refused_short() {
+        let digits = "7".repeat(1 << 20);
+        for (text, start) in [
+            (
+                format!(r#"{{"bytes_transferred": [{digits}]}}"#),
+                "a number of more than 4301",
+            ),
+            (
+                format!(r#"{{"{digits}": []}}"#),
+                "a string of more than 128 bytes",
+            ),
+            (format!("[n{}]", "u".repeat(1 << 20)), "unexpected word"),
+            (
+                format!(r#"{{"transfer_duration": [1e{digits}]}}"#),
+                "a number of more than 4301",
+            ),
+        ] {
+            let message = error(&text);
+            assert!(message.starts_with(start), "{message}");
+            assert!(message.len() < 200, "{message}");
+        }
+        // Within the limit, a long number is read: as large, or as 0.
+        let zeros = format!(
+            r#"{{"transfer_duration": [0.{}1], "post_duration": [0],
+                 "bytes_transferred": [0], "num_descriptors": [0]}}"#,
+            "0".repeat(4000)
+        );
+        assert!(Interval::from_json(Family::F6, zeros.as_bytes()).is_ok());
     }
 
     #[test]

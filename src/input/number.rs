@@ -7,6 +7,15 @@
 //! goes to fast-float. The lexer ([`super::lexer`]) finds the tokens and
 //! hands each over as a [`Number`].
 
+use crate::printer::words::{EXCERPT_CHARS, escaped};
+
+/// The most characters a number token may have: Python's `json` prints a
+/// float in at most 24 and refuses to print an int of more than 4300
+/// digits (`sys.int_info.default_max_str_digits`, Python 3.11 on), so
+/// a longer token is not a document vLLM's side wrote, and reading it
+/// whole would cost memory that follows the input.
+pub(super) const MAX_NUMBER: usize = 4301;
+
 /// A JSON number token: its text, and what kind of number it is.
 pub(super) struct Number<'a> {
     text: &'a [u8],
@@ -60,9 +69,11 @@ impl<'a> Number<'a> {
         }
     }
 
-    /// The token as text, for messages.
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(self.text).unwrap_or("?")
+    /// The token as text, for messages: at most
+    /// [`EXCERPT_CHARS`](crate::printer::words::EXCERPT_CHARS) characters
+    /// of it, then `…` (a token is only digits, signs, `.`, `e` and `E`).
+    pub fn shown(&self) -> String {
+        escaped(self.text, EXCERPT_CHARS)
     }
 }
 

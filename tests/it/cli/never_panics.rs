@@ -3,6 +3,7 @@
 //! stdout) for whatever is refused.
 
 use nixl_kv_metrics::input::Interval;
+use nixl_kv_metrics::reduce::Summary;
 use nixl_kv_metrics::release::Family;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -284,6 +285,17 @@ proptest! {
             let message = panic_message(payload.as_ref());
             prop_assert!(false, "panicked ({}) on {:?}", message, String::from_utf8_lossy(&bytes));
         }
+    }
+
+    /// Pooling steps as they are read gives what reading the whole
+    /// document then pooling gives: the same line, or the same error.
+    #[test]
+    fn pooling_as_read_is_pooling_at_the_end((family, bytes) in family_and_input()) {
+        // As text: a NaN is not equal to itself.
+        let text = |line: Option<Summary>| line.map(|line| line.to_string());
+        let whole = Interval::from_json(family, &bytes).map(|interval| text(interval.log(family)));
+        let streamed = Interval::log_stream(family, &bytes[..]).map(text);
+        prop_assert_eq!(whole, streamed, "{:?}", String::from_utf8_lossy(&bytes));
     }
 }
 
