@@ -29,17 +29,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let command = match Cli::try_parse() {
-        Ok(cli) => cli.command,
-        Err(error) => return cli::refuse(error),
+    let out = cli::Output::stdout();
+    let outcome = match Cli::try_parse() {
+        Ok(Cli { command }) => match command {
+            Command::Reduce(args) => cli::reduce::run(args, &out),
+            Command::Parse(args) => cli::parse::run(args, &out),
+            Command::Summarize(args) => cli::summarize::run(args, &out),
+            Command::Explain(args) => cli::explain::run(args, &out),
+            Command::Prometheus(args) => cli::prometheus::run(args, &out),
+        },
+        Err(error) => cli::usage::refused(error, &out),
     };
-    let mut out = cli::Output::stdout();
-    let outcome = match command {
-        Command::Reduce(args) => cli::reduce::run(args, &mut out),
-        Command::Parse(args) => cli::parse::run(args, &mut out),
-        Command::Summarize(args) => cli::summarize::run(args, &mut out),
-        Command::Explain(args) => cli::explain::run(args, &mut out),
-        Command::Prometheus(args) => cli::prometheus::run(args, &mut out),
-    };
-    cli::finish(outcome, out)
+    cli::finish(outcome, &out)
 }

@@ -59,7 +59,7 @@ enum ModeArg {
 }
 
 /// Prints the explanation of every KV line of the input as it is read.
-pub fn run(args: Args, out: &mut Output) -> Outcome {
+pub fn run(args: Args, out: &Output) -> Outcome {
     let context = context(&args)?;
     let mut first = true;
     let mut explain = |record: &KvRecord| {
@@ -71,15 +71,15 @@ pub fn run(args: Args, out: &mut Output) -> Outcome {
         ))
     };
     let input = args.input.unwrap_or_default();
-    let line = input.to_string_lossy();
-    if line.contains("KV Transfer metrics:") {
-        let record = parse_line(line.as_bytes())
+    let given = input.as_encoded_bytes();
+    if memchr::memmem::find(given, b"KV Transfer metrics:").is_some() {
+        let record = parse_line(given)
             .map_err(|e| format!("the line given: {e}"))?
             .ok_or_else(|| "the line given is not a KV line".to_string())?;
         explain(&record)?;
     } else {
         let file = (!input.is_empty()).then(|| PathBuf::from(&input));
-        let read = read_log(open_input(file)?, explain)?;
+        let read = read_log(open_input(file)?, out, explain)?;
         if read.records == 0 {
             return Err(Stop::Failed(if read.skipped == 0 {
                 format!(

@@ -1,5 +1,5 @@
-//! Flag values checked once, where clap reads them: `--interval` and the TP
-//! sizes. A value out of range is refused at the flag, in one line naming
+//! Flag values checked once, where clap reads them: `--interval`, the TP
+//! sizes, `--engine` and `--vllm`. A value out of range is refused at the flag, in one line naming
 //! the flag ([`refuse`](super::refuse)), before anything is read or printed.
 
 use std::fmt;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use nixl_kv_metrics::printer::numbers::trimmed;
 use nixl_kv_metrics::printer::words::excerpt;
+use nixl_kv_metrics::release::{Release, ReleaseError};
 use nixl_kv_metrics::views::DEFAULT_INTERVAL;
 
 /// The largest TP size accepted. vLLM splits a model's attention heads over
@@ -84,6 +85,32 @@ pub fn interval(text: &str) -> Result<LogInterval, String> {
     Ok(LogInterval(Duration::from_secs_f64(seconds)))
 }
 
+/// `--engine`: an engine's index, vLLM's data-parallel rank, from 0 to
+/// `u32::MAX`.
+pub fn engine(text: &str) -> Result<usize, String> {
+    text.parse::<u32>()
+        .map(|index| index as usize)
+        .map_err(|_| {
+            format!(
+                "{} is not an engine index (a whole number from 0 to {})",
+                excerpt(text.as_bytes()),
+                u32::MAX
+            )
+        })
+}
+
+/// `--vllm`: a vLLM release, `MAJOR.MINOR[.PATCH]` (whether it has NIXL
+/// stats is [`family_of`](super::family_of)'s to say).
+pub fn release(text: &str) -> Result<Release, String> {
+    text.parse().map_err(|error| match error {
+        ReleaseError::Invalid(_) => format!(
+            "{} is not a vLLM release: expected MAJOR.MINOR[.PATCH], e.g. 0.33.0",
+            excerpt(text.as_bytes())
+        ),
+        other => other.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +140,26 @@ mod tests {
         }
         let long = "9".repeat(10_000);
         assert!(interval(&long).unwrap_err().len() < 200);
+    }
+
+    #[test]
+    fn engines() {
+        assert_eq!(engine("0"), Ok(0));
+        assert_eq!(engine("4294967295"), Ok(u32::MAX as usize));
+        for bad in ["-1", "4294967296", "x", "", "1.0"] {
+            assert!(engine(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn releases() {
+        assert_eq!(release("0.33.0"), Ok(Release::new(0, 33, 0)));
+        let long = format!("\x1b[2J{}", "9".repeat(10_000));
+        let message = release(&long).unwrap_err();
+        assert!(
+            message.len() < 150 && !message.contains('\x1b'),
+            "{message}"
+        );
     }
 
     #[test]

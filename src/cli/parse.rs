@@ -44,12 +44,12 @@ enum Format {
 }
 
 /// Prints the record of every KV line as it is read.
-pub fn run(args: Args, out: &mut Output) -> Outcome {
+pub fn run(args: Args, out: &Output) -> Outcome {
     let input = open_input(args.file)?;
     if let Format::Csv = args.format {
         out.text(format_args!("{}\n", csv_header()))?;
     }
-    let read = read_log(input, |record| match args.format {
+    let read = read_log(input, out, |record| match args.format {
         Format::Json => out.json_line(record),
         Format::Csv => out.text(format_args!("{}\n", CsvRow(record))),
     })?;

@@ -8,7 +8,7 @@ use nixl_kv_metrics::printer::words::excerpt;
 use nixl_kv_metrics::prometheus::NixlPromMetrics;
 use nixl_kv_metrics::release::Release;
 
-use super::{Outcome, Output, family_of, open_input};
+use super::{Outcome, Output, family_of, flags, open_input};
 
 /// Print the NIXL metrics vLLM serves on /metrics after observing the given
 /// stats: every `vllm:nixl_*` series of one engine, with its # HELP and
@@ -22,8 +22,8 @@ use super::{Outcome, Output, family_of, open_input};
 #[derive(clap::Args)]
 pub struct Args {
     /// The vLLM release whose metrics to reproduce.
-    #[arg(long = "vllm", value_name = "VERSION", default_value_t = Release::NEWEST_KNOWN.to_string())]
-    release: String,
+    #[arg(long = "vllm", value_name = "VERSION", value_parser = flags::release, default_value_t = Release::NEWEST_KNOWN)]
+    release: Release,
     /// The `model_name` label (vLLM's served model name).
     #[arg(
         long,
@@ -33,7 +33,7 @@ pub struct Args {
     )]
     model_name: String,
     /// The `engine` label: the engine (data-parallel rank) index.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", value_parser = flags::engine, default_value_t = 0)]
     engine: usize,
     /// The value of the `_created` gauges prometheus_client adds to every
     /// series (the Unix time the series was created): `now`, a number of
@@ -45,18 +45,22 @@ pub struct Args {
     file: Option<PathBuf>,
 }
 
-/// Prints the exposition for the observed steps.
-pub fn run(args: Args, out: &mut Output) -> Outcome {
-    let family = family_of(&args.release)?;
+/// Prints the exposition for the observed steps. Each step is observed as
+/// soon as it is read, so memory follows the observations.
+pub fn run(args: Args, out: &Output) -> Outcome {
+    let family = family_of(args.release)?;
     let created = created_at(&args.created)?;
     let mut metrics = NixlPromMetrics::new(family, args.model_name, [args.engine])
         .map_err(|e| format!("--vllm: {e}"))?;
     let input = open_input(args.file)?;
-    let interval =
-        Interval::from_reader(family, input.reader).map_err(|e| format!("{}: {e}", input.name))?;
-    metrics
-        .observe_interval(args.engine, interval)
-        .map_err(|e| e.to_string())?;
+    let mut observed = Ok(());
+    Interval::observe_steps(family, input.reader, |pooled| {
+        if observed.is_ok() {
+            observed = metrics.observe(args.engine, &pooled);
+        }
+    })
+    .map_err(|e| format!("{}: {e}", input.name))?;
+    observed.map_err(|e| e.to_string())?;
     out.text(metrics.exposition(created))
 }
 

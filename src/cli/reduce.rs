@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use nixl_kv_metrics::input::Interval;
 use nixl_kv_metrics::release::Release;
 
-use super::{Outcome, Output, family_of, open_input};
+use super::{Outcome, Output, family_of, flags, open_input};
 
 /// Print the `KV Transfer metrics:` line vLLM logs for the given stats.
 ///
@@ -17,8 +17,8 @@ use super::{Outcome, Output, family_of, open_input};
 #[derive(clap::Args)]
 pub struct Args {
     /// The vLLM release whose behaviour to reproduce.
-    #[arg(long = "vllm", value_name = "VERSION", default_value_t = Release::NEWEST_KNOWN.to_string())]
-    release: String,
+    #[arg(long = "vllm", value_name = "VERSION", value_parser = flags::release, default_value_t = Release::NEWEST_KNOWN)]
+    release: Release,
     /// `line`: the message vLLM logs; `json`: its fields and values.
     #[arg(long, value_enum, default_value_t = Format::Line)]
     format: Format,
@@ -33,13 +33,14 @@ enum Format {
     Json,
 }
 
-/// Prints the line (or its JSON) for one interval, or nothing.
-pub fn run(args: Args, out: &mut Output) -> Outcome {
-    let family = family_of(&args.release)?;
+/// Prints the line (or its JSON) for one interval, or nothing. The steps
+/// are pooled as they are read, so memory follows the observations.
+pub fn run(args: Args, out: &Output) -> Outcome {
+    let family = family_of(args.release)?;
     let input = open_input(args.file)?;
-    let interval =
-        Interval::from_reader(family, input.reader).map_err(|e| format!("{}: {e}", input.name))?;
-    match (interval.log(family), args.format) {
+    let line =
+        Interval::log_stream(family, input.reader).map_err(|e| format!("{}: {e}", input.name))?;
+    match (line, args.format) {
         (None, _) => Ok(()),
         (Some(summary), Format::Line) => out.text(format_args!("{summary}\n")),
         (Some(summary), Format::Json) => out.json_line(&summary),

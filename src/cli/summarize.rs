@@ -35,9 +35,9 @@ enum Format {
 }
 
 /// Prints the summary of every KV line.
-pub fn run(args: Args, out: &mut Output) -> Outcome {
+pub fn run(args: Args, out: &Output) -> Outcome {
     let mut run = Run::new(args.interval.duration());
-    let read = read_log(open_input(args.file)?, |record| {
+    let read = read_log(open_input(args.file)?, out, |record| {
         run.add(record);
         Ok(())
     })?;

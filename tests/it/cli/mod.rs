@@ -17,7 +17,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_nixl-kv-metrics");
 
 use crate::support::run;
 
+mod hostile;
 mod never_panics;
+mod streams;
+mod usage;
 
 fn reduce(args: &[&str], stdin: &str) -> Output {
     let mut all = vec!["reduce"];
