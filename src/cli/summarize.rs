@@ -7,7 +7,7 @@ use nixl_kv_metrics::printer::run::{Json, Text};
 use nixl_kv_metrics::views::Run;
 
 use super::flags::IntervalFlag;
-use super::{Outcome, Output, note_if_empty, open_input, read_log};
+use super::{Outcome, Output, Stop, note_if_empty, open_input, read_log};
 
 /// Summarize a vLLM log's KV lines: per engine and overall.
 ///
@@ -34,11 +34,26 @@ enum Format {
     Json,
 }
 
+/// The most engines a summary keeps totals for. vLLM names an engine by its
+/// data-parallel rank, and deployments run at most a few hundred; a log
+/// that names more is not one deployment's, and totals kept for each would
+/// cost memory that follows the input.
+const MAX_ENGINES: usize = 4096;
+
 /// Prints the summary of every KV line.
 pub fn run(args: Args, out: &Output) -> Outcome {
     let mut run = Run::new(args.interval.duration());
-    let read = read_log(open_input(args.file)?, out, |record| {
+    let input = open_input(args.file)?;
+    let name = input.name.clone();
+    let read = read_log(input, out, |record| {
         run.add(record);
+        if run.engines().len() > MAX_ENGINES {
+            return Err(Stop::Failed(format!(
+                "{name}: line {}: more than {MAX_ENGINES} engines named; \
+                 a summary keeps totals for at most {MAX_ENGINES}",
+                record.line
+            )));
+        }
         Ok(())
     })?;
     note_if_empty(&read);

@@ -211,6 +211,7 @@ fn cli_parse_streams_and_stops_quietly_when_the_reader_goes() {
     assert_eq!(text(&output.stderr), "");
 }
 
+/// The eight-field line of vLLM issue #41230 with `Avg xfer time (ms)`
 /// printed as `value`.
 fn with_avg(value: &str) -> String {
     format!(
@@ -220,6 +221,8 @@ fn with_avg(value: &str) -> String {
     )
 }
 
+/// Only what Python's `repr` prints is read; every other spelling of a
+/// number is a warning that names the line and quotes the value short and
 /// escaped, and the line is skipped.
 #[test]
 fn numbers_python_never_prints_are_warned_about() {
@@ -295,6 +298,7 @@ fn messages_quote_log_text_short_and_escaped() {
     }
 }
 
+/// A container timestamp is a time's characters, or it is none: control
 /// bytes in front of a KV line never reach the summary's text.
 #[test]
 fn timestamps_carry_no_control_bytes() {
@@ -309,6 +313,38 @@ fn timestamps_carry_no_control_bytes() {
     }
 }
 
+/// A summary keeps totals per engine; a log that names more engines than
+/// a deployment has is refused before its memory follows the input.
+#[test]
+fn a_summary_of_too_many_engines_is_refused() {
+    let mut log = String::new();
+    for engine in 0..5000 {
+        log.push_str(&format!(
+            "Engine {engine:03}: Avg prompt throughput: 1.0 tokens/s\n\
+             KV Transfer metrics: num_successful_transfers=1\n"
+        ));
+    }
+    let output = run_cli(&["summarize"], log.as_bytes());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        text(&output.stderr),
+        "nixl-kv-metrics: error: <stdin>: line 8194: more than 4096 engines named; \
+         a summary keeps totals for at most 4096\n"
+    );
+    // As many as a deployment has are fine.
+    let fine: String = log
+        .lines()
+        .take(2 * 4096)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        run_cli(&["summarize"], fine.as_bytes()).status.code(),
+        Some(0)
+    );
+}
+
+/// NUL bytes, lines far longer than any KV line, and bytes that are not
 /// UTF-8 around and inside KV lines: read through, one warning each.
 #[test]
 fn nul_bytes_and_huge_lines() {
