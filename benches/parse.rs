@@ -4,18 +4,21 @@
 //! engine core's chatter (request logs, HTTP access lines, connector debug
 //! lines), about 150 bytes a line as in real logs.
 //!
-//! Criterion reports bytes per second. Three measurements: the parser over
+//! Criterion reports bytes per second. Four measurements: the parser over
 //! the log in memory; over the log in a file in the temporary directory
-//! (through a 64 KiB `BufReader`, the page cache warm); and the parser plus
-//! a run summary (`views::Run`). Run with `cargo bench --bench parse`.
+//! (through a 64 KiB `BufReader`, the page cache warm); the parser plus
+//! each record written as CSV (what `parse --format csv` does); and the
+//! parser plus a run summary (`views::Run`, what `summarize` does). Run
+//! with `cargo bench --bench parse`.
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::{BufReader, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nixl_kv_metrics::logs::LogParser;
+use nixl_kv_metrics::printer::record::CsvRow;
 use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, Run};
 
@@ -138,6 +141,17 @@ fn parse(c: &mut Criterion) {
             let file = File::open(&path).expect("the log was written");
             let parser = LogParser::new(BufReader::with_capacity(1 << 16, file));
             assert_eq!(parser.map(black_box).count(), expected);
+        })
+    });
+    group.bench_function("in memory + CSV", |b| {
+        b.iter(|| {
+            // What `parse --format csv` does, writing to nowhere.
+            let mut out = BufWriter::with_capacity(1 << 16, io::sink());
+            for record in LogParser::new(black_box(&log[..])) {
+                let record = record.expect("the log is well formed");
+                writeln!(out, "{}", CsvRow(&record)).expect("io::sink takes anything");
+            }
+            black_box(out)
         })
     });
     group.bench_function("in memory + summary", |b| {

@@ -204,10 +204,12 @@ fn validate(pairs: &[(&[u8], &[u8])], dict: bool) -> Result<(Vec<Printed>, Shape
     }
     let mut fields = Vec::with_capacity(pairs.len());
     for (position, &(name, text)) in pairs.iter().enumerate() {
-        let Some(field) = name_of(name) else {
-            return Err(ErrorKind::UnknownField { name: lossy(name) });
-        };
         let expected = eleven.get(position).copied();
+        // The usual case: the name vLLM prints there.
+        let field = match expected {
+            Some(field) if field.name().as_bytes() == name => field,
+            _ => name_of(name).ok_or_else(|| ErrorKind::UnknownField { name: lossy(name) })?,
+        };
         if expected != Some(field) {
             return Err(ErrorKind::OutOfOrder {
                 field,
@@ -270,7 +272,7 @@ fn parse_value(field: Field, text: &[u8], dict: bool) -> Result<Value, ErrorKind
 }
 
 /// `1.381` from `np.float64(1.381)`; other text unchanged.
-fn numpy_scalar(text: &[u8]) -> &[u8] {
+pub(super) fn numpy_scalar(text: &[u8]) -> &[u8] {
     let Some(rest) = text.strip_prefix(b"np.") else {
         return text;
     };
@@ -287,7 +289,10 @@ fn numpy_scalar(text: &[u8]) -> &[u8] {
 
 /// Bytes as text, invalid UTF-8 replaced.
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 #[cfg(test)]

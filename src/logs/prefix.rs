@@ -7,9 +7,11 @@
 //! time. `docker logs -t` and `kubectl logs --timestamps` add an RFC 3339
 //! time before all of it.
 
-use super::scan::digits_value;
+use std::borrow::Cow;
+
 #[cfg(test)]
 use super::scan::find;
+use super::scan::{digits_value, find_byte};
 use super::{Engine, Level};
 
 /// What [`parse`] finds in the text before `KV Transfer metrics: `.
@@ -46,7 +48,10 @@ pub(super) fn parse(raw: &[u8]) -> Prefix {
 
 /// Removes terminal escape sequences (`ESC [ … final`), which vLLM's
 /// coloured formatter puts around the level and the time.
-fn strip_ansi(raw: &[u8]) -> Vec<u8> {
+fn strip_ansi(raw: &[u8]) -> Cow<'_, [u8]> {
+    if find_byte(raw, 0x1b).is_none() {
+        return Cow::Borrowed(raw);
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -61,7 +66,7 @@ fn strip_ansi(raw: &[u8]) -> Vec<u8> {
             i += 1;
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The first `MM-DD HH:MM:SS` in `text` (vLLM's `%m-%d %H:%M:%S`), as a

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::line::numpy_scalar;
 use super::{Families, Shape};
 use crate::field::Field;
 use crate::reduce::{Summary, Value};
@@ -139,6 +140,32 @@ pub struct Printed {
     pub value: Value,
     /// The value's text in the log.
     pub text: String,
+}
+
+impl Printed {
+    /// The value's digits as printed: the text, without the
+    /// `np.float64(…)` around it in the MultiConnector form. (A value is
+    /// only read when Python prints it so, so this is its `repr`, or its
+    /// `str` for an int.)
+    ///
+    /// ```
+    /// use nixl_kv_metrics::field::Field;
+    /// use nixl_kv_metrics::logs::parse_line;
+    /// let record = parse_line(
+    ///     "KV Transfer metrics: NixlConnector={'Num successful transfers': 1, \
+    ///      'Avg xfer time (ms)': np.float64(9.862), 'P90 xfer time (ms)': 9.862, \
+    ///      'Avg post time (ms)': np.float64(0.1), 'P90 post time (ms)': 0.1, \
+    ///      'Avg MB per transfer': np.float64(70.0), 'Throughput (MB/s)': np.float64(7097.952), \
+    ///      'Avg number of descriptors': np.float64(56.0)}",
+    /// )?
+    /// .unwrap();
+    /// assert_eq!(record.printed(Field::AvgXferTimeMs).unwrap().digits(), "9.862");
+    /// assert_eq!(record.printed(Field::P90XferTimeMs).unwrap().digits(), "9.862");
+    /// # Ok::<(), nixl_kv_metrics::logs::ErrorKind>(())
+    /// ```
+    pub fn digits(&self) -> &str {
+        std::str::from_utf8(numpy_scalar(self.text.as_bytes())).unwrap_or(&self.text)
+    }
 }
 
 /// One `KV Transfer metrics:` line of a log.

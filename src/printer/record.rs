@@ -102,8 +102,10 @@ impl fmt::Display for CsvRow<'_> {
         }
         for field in csv_fields() {
             f.write_str(",")?;
-            if let Some(value) = record.get(field) {
-                write!(f, "{value}")?;
+            // The digits as printed, which are the value's `repr`: no
+            // float is formatted again.
+            if let Some(printed) = record.printed(field) {
+                f.write_str(printed.digits())?;
             }
         }
         Ok(())

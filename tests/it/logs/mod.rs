@@ -213,6 +213,12 @@ fn every_golden_line_reads_back_exactly() {
                 "{family} {name} {key}: {:?}",
                 printed.value
             );
+            // What CSV writes, the digits as printed, is the value's repr.
+            assert_eq!(
+                printed.digits(),
+                printed.value.to_string(),
+                "{family} {name} {key}"
+            );
         }
         count += 1;
     }
