@@ -131,7 +131,11 @@ fn figure(value: Figure) -> String {
 
 /// True for a unit that must stay on the line of the number before it.
 fn is_unit(word: &str) -> bool {
+    // Most words start with none of the units' first bytes: answered there.
     matches!(
+        word.as_bytes().first(),
+        Some(b's' | b'm' | b'M' | b'%' | 0xc2)
+    ) && matches!(
         word.trim_end_matches(['.', ',', ';', ':', ')']),
         "s" | "ms" | "µs" | "MiB" | "MiB/s" | "%"
     )
@@ -139,32 +143,54 @@ fn is_unit(word: &str) -> bool {
 
 /// Writes `text` wrapped at [`WIDTH`], the first line after `first`, the
 /// others after `rest`; a unit is never wrapped away from its number.
+///
+/// Words are split at ASCII white space (the prose has no other), and each
+/// line is put together in a buffer and written whole: `explain` writes a
+/// few kilobytes of it per line of a log.
 fn wrap(f: &mut impl fmt::Write, first: &str, rest: &str, text: &str) -> fmt::Result {
-    let mut words: Vec<String> = Vec::new();
-    for word in text.split_whitespace() {
-        match words.last_mut() {
-            Some(last) if is_unit(word) => {
-                last.push(' ');
-                last.push_str(word);
-            }
-            _ => words.push(word.to_string()),
+    let width_of = |text: &str| {
+        if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
         }
-    }
-    let mut line = String::from(first);
+    };
+    let mut words = text.split_ascii_whitespace().peekable();
+    let mut group: Vec<&str> = Vec::new();
+    let mut line = String::with_capacity(2 * WIDTH);
+    line.push_str(first);
+    let mut width = width_of(first);
     let mut empty = true;
-    for word in &words {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            writeln!(f, "{line}")?;
-            line = String::from(rest);
+    while let Some(word) = words.next() {
+        // A word, and the units that follow it.
+        group.clear();
+        group.push(word);
+        while let Some(unit) = words.next_if(|next| is_unit(next)) {
+            group.push(unit);
+        }
+        let group_width = group.iter().map(|w| width_of(w)).sum::<usize>() + group.len() - 1;
+        if !empty && width + 1 + group_width > WIDTH {
+            line.push('\n');
+            f.write_str(&line)?;
+            line.clear();
+            line.push_str(rest);
+            width = width_of(rest);
             empty = true;
         }
         if !empty {
             line.push(' ');
+            width += 1;
         }
         line.push_str(word);
+        for unit in &group[1..] {
+            line.push(' ');
+            line.push_str(unit);
+        }
+        width += group_width;
         empty = false;
     }
-    writeln!(f, "{line}")
+    line.push('\n');
+    f.write_str(&line)
 }
 
 #[cfg(test)]
