@@ -1,6 +1,8 @@
 //! The message after `KV Transfer metrics: `: fields, numbers, and the
 //! MultiConnector's dict form.
 
+use std::ops::Range;
+
 use super::number::python_number;
 use super::scan::{find, find_byte};
 use super::{ErrorKind, Printed, Shape};
@@ -256,7 +258,11 @@ fn parse_value(field: Field, text: &[u8], dict: bool) -> Result<Value, ErrorKind
         text: lossy(text),
         expected,
     };
-    let inner = if dict { numpy_scalar(text) } else { text };
+    let inner = if dict {
+        &text[numpy_scalar(text)]
+    } else {
+        text
+    };
     let counts = field.digits().is_none();
     let value = python_number(inner).ok_or_else(|| {
         bad(if counts {
@@ -271,20 +277,23 @@ fn parse_value(field: Field, text: &[u8], dict: bool) -> Result<Value, ErrorKind
     }
 }
 
-/// `1.381` from `np.float64(1.381)`; other text unchanged.
-pub(super) fn numpy_scalar(text: &[u8]) -> &[u8] {
+/// Where `1.381` is in `np.float64(1.381)`; all of any other text. (The
+/// range starts and ends at ASCII bytes, so it also slices a `str`.)
+pub(super) fn numpy_scalar(text: &[u8]) -> Range<usize> {
+    let whole = 0..text.len();
     let Some(rest) = text.strip_prefix(b"np.") else {
-        return text;
+        return whole;
     };
     let name = rest
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric())
         .count();
-    rest[name..]
-        .strip_prefix(b"(")
-        .and_then(|r| r.strip_suffix(b")"))
-        .filter(|_| name > 0)
-        .unwrap_or(text)
+    let open = 3 + name;
+    if name > 0 && text.get(open) == Some(&b'(') && text.ends_with(b")") && text.len() > open {
+        open + 1..text.len() - 1
+    } else {
+        whole
+    }
 }
 
 /// Bytes as text, invalid UTF-8 replaced.
@@ -301,10 +310,13 @@ mod tests {
 
     #[test]
     fn numpy_scalars() {
-        assert_eq!(numpy_scalar(b"np.float64(1.381)"), b"1.381");
-        assert_eq!(numpy_scalar(b"np.float64(inf)"), b"inf");
-        assert_eq!(numpy_scalar(b"np.(1)"), b"np.(1)");
-        assert_eq!(numpy_scalar(b"1.5"), b"1.5");
+        let inner = |text: &'static [u8]| &text[numpy_scalar(text)];
+        assert_eq!(inner(b"np.float64(1.381)"), b"1.381");
+        assert_eq!(inner(b"np.float64(inf)"), b"inf");
+        assert_eq!(inner(b"np.float64()"), b"");
+        assert_eq!(inner(b"np.(1)"), b"np.(1)");
+        assert_eq!(inner(b"np.float64)"), b"np.float64)");
+        assert_eq!(inner(b"1.5"), b"1.5");
     }
 
     #[test]

@@ -125,7 +125,7 @@ const MAX_TIMESTAMP: usize = 40;
 
 /// `APIServer pid=428` from `(APIServer pid=428) `.
 fn process_tag(text: &str) -> Option<&str> {
-    let pid = text.find(" pid=")?;
+    let pid = text.as_bytes().windows(5).position(|w| w == b" pid=")?;
     let open = text[..pid].rfind('(')?;
     let close = pid + text[pid..].find(')')?;
     Some(&text[open + 1..close])

@@ -164,7 +164,7 @@ impl Printed {
     /// # Ok::<(), nixl_kv_metrics::logs::ErrorKind>(())
     /// ```
     pub fn digits(&self) -> &str {
-        std::str::from_utf8(numpy_scalar(self.text.as_bytes())).unwrap_or(&self.text)
+        &self.text[numpy_scalar(self.text.as_bytes())]
     }
 }
 
