@@ -8,8 +8,9 @@
 //! the log in memory; over the log in a file in the temporary directory
 //! (through a 64 KiB `BufReader`, the page cache warm); the parser plus
 //! each record written as CSV (what `parse --format csv` does); and the
-//! parser plus a run summary (`views::Run`, what `summarize` does). Run
-//! with `cargo bench --bench parse`.
+//! parser plus a run summary (`views::Run`, what `summarize` does). Then
+//! `explain`'s two halves, building explanations and writing them as text.
+//! Run with `cargo bench --bench parse`.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -17,7 +18,9 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nixl_kv_metrics::logs::LogParser;
+use nixl_kv_metrics::explain::Context;
+use nixl_kv_metrics::logs::{KvRecord, LogParser};
+use nixl_kv_metrics::printer::explanation::Text;
 use nixl_kv_metrics::printer::record::CsvRow;
 use nixl_kv_metrics::python::Repr;
 use nixl_kv_metrics::views::{DEFAULT_INTERVAL, Run};
@@ -168,5 +171,39 @@ fn parse(c: &mut Criterion) {
     let _ = std::fs::remove_file(&path);
 }
 
-criterion_group!(benches, parse);
+/// `explain`'s two halves over the same log's KV lines: building each
+/// line's explanation (`Context::explain`), and that plus writing it as
+/// text (what the command does, to nowhere). Criterion reports lines per
+/// second.
+fn explain(c: &mut Criterion) {
+    let log = log();
+    let records: Vec<KvRecord> = LogParser::new(&log[..])
+        .take(2_000)
+        .map(|record| record.expect("the log is well formed"))
+        .collect();
+    let context = Context::tp(2).expect("TP 2 is valid");
+    let mut group = c.benchmark_group("explain");
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.sample_size(10);
+    group.bench_function("build", |b| {
+        b.iter(|| {
+            for record in &records {
+                black_box(context.explain(black_box(record)));
+            }
+        })
+    });
+    group.bench_function("build + text", |b| {
+        b.iter(|| {
+            let mut out = BufWriter::with_capacity(1 << 16, io::sink());
+            for record in &records {
+                write!(out, "{}", Text(&context.explain(black_box(record))))
+                    .expect("io::sink takes anything");
+            }
+            black_box(out)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, explain);
 criterion_main!(benches);
