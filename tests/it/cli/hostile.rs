@@ -36,20 +36,15 @@ fn bounded(args: &[&str], name: &str, input: &[u8]) -> Output {
         .expect("sh runs")
 }
 
-/// Asserts a run that succeeded and printed `expected`.
-fn prints(output: &Output, expected: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        text(&output.stderr)
-    );
-    assert_eq!(text(&output.stdout), expected);
-}
-
 /// One transfer of a worker.
 const ONE: &str = r#"{"transfer_duration": [0.002], "post_duration": [0.0005],
     "bytes_transferred": [1048576], "num_descriptors": [72]}"#;
+
+/// What `reduce` prints for [`ONE`] alone, as the library reads it.
+fn the_line_of_one() -> String {
+    let interval = Interval::from_json(Family::F6, format!("[{ONE}]").as_bytes()).unwrap();
+    format!("{}\n", interval.log(Family::F6).unwrap())
+}
 
 #[test]
 fn memory_follows_observations_not_steps() {
@@ -57,14 +52,9 @@ fn memory_follows_observations_not_steps() {
     let mut document = String::from(r#"{"steps": ["#);
     document.push_str(&"[{}, null],".repeat(1_000_000));
     document.push_str(&format!("[{ONE}]]}}"));
-    let expected = Interval::from_json(Family::F6, format!("[{ONE}]").as_bytes())
-        .unwrap()
-        .log(Family::F6)
-        .unwrap()
-        .to_string();
-    prints(
+    assert_prints(
         &bounded(&["reduce"], "million-steps.json", document.as_bytes()),
-        &format!("{expected}\n"),
+        &the_line_of_one(),
     );
     let exposition = bounded(
         &["prometheus", "--created", "none"],
@@ -82,14 +72,9 @@ fn memory_follows_observations_not_workers() {
     document.push_str(&"null,".repeat(10_000_000));
     document.push_str(ONE);
     document.push(']');
-    let expected = Interval::from_json(Family::F6, format!("[{ONE}]").as_bytes())
-        .unwrap()
-        .log(Family::F6)
-        .unwrap()
-        .to_string();
-    prints(
+    assert_prints(
         &bounded(&["reduce"], "ten-million-workers.json", document.as_bytes()),
-        &format!("{expected}\n"),
+        &the_line_of_one(),
     );
 }
 
