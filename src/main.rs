@@ -13,11 +13,18 @@ use clap::{Parser, Subcommand};
 
 /// vLLM's NIXL KV-transfer metrics, reproduced and explained.
 #[derive(Parser)]
-#[command(name = "nixl-kv-metrics", version, about)]
+#[command(name = "nixl-kv-metrics", version, about, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit statuses, as the help gives them ([`cli::output`] says why).
+const EXIT_STATUS: &str = "\
+Exit status: 0 when the command did its work; 2, after one line on stderr,
+for input or flags it cannot use, or output it could not write; 141, as
+for a tool that SIGPIPE ends, when the reader of its output went away
+(`| head -1`).";
 
 #[derive(Subcommand)]
 enum Command {
