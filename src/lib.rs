@@ -35,7 +35,8 @@
 //! * [`prometheus`]: vLLM's NIXL Prometheus metrics and their exposition,
 //!   `histogram_quantile` and `rate`, and PromQL recipes proven by promtool;
 //! * [`baseline`]: the rates of NICs, NVLink and PCIe in the line's units,
-//!   and the best rate one transfer of a given size can show.
+//!   and the best rate one transfer of a given size can show;
+//! * [`deep_links`]: the book's sections that other documents link to, pinned.
 //!
 //! ```
 //! use nixl_kv_metrics::release::Release;
@@ -63,6 +64,7 @@
 
 pub mod baseline;
 pub mod data;
+pub mod deep_links;
 pub mod explain;
 pub mod field;
 pub mod input;
