@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use nixl_kv_metrics::deep_links::{DEEP_LINKS, Target};
 use nixl_kv_metrics::prometheus::BOOK_URL;
 
-use super::markdown::cell;
+use super::markdown::{breakable_code, cell, code};
 
 /// The tables, linked from a chapter `root` (`../`s) below the book's root.
 /// Each row's link text is the URL after [`BOOK_URL`], which the first line
-/// names once.
+/// names once; fields, metrics and alerts are names, set as code.
 pub fn deep_links(root: &str) -> String {
     let mut out = format!("Every URL below follows `{BOOK_URL}`.\n");
     for target in Target::ALL {
@@ -29,7 +29,12 @@ pub fn deep_links(root: &str) -> String {
             if let Some(alias) = link.alias {
                 let _ = write!(url, ", also [#{alias}]({root}{chapter}#{alias})");
             }
-            let _ = writeln!(out, "| {} | {url} |", cell(link.title));
+            let section = match target {
+                Target::Field | Target::Alert => code(link.title),
+                Target::Metric => breakable_code(link.title),
+                Target::QuickAnswer | Target::Troubleshooting => cell(link.title),
+            };
+            let _ = writeln!(out, "| {section} | {url} |");
         }
     }
     out
@@ -48,7 +53,7 @@ mod tests {
         assert_eq!(rows.len(), DEEP_LINKS.len() + 2 * Target::ALL.len());
         assert_rectangular(&rows[..2 + 11]);
         assert!(out.contains(
-            "| Num successful transfers | [fields.html#num-successful-transfers]\
+            "| `Num successful transfers` | [fields.html#num-successful-transfers]\
              (fields.md#num-successful-transfers) |"
         ));
         assert!(out.contains(
