@@ -33,7 +33,10 @@
 //!   lines, implies, with the bounds rounding leaves; [`explain`]: a line read
 //!   for a given deployment;
 //! * [`prometheus`]: vLLM's NIXL Prometheus metrics and their exposition,
-//!   `histogram_quantile` and `rate`, and PromQL recipes proven by promtool.
+//!   `histogram_quantile` and `rate`, and PromQL recipes proven by promtool;
+//! * [`baseline`]: the rates of NICs, NVLink and PCIe in the line's units,
+//!   and the best rate one transfer of a given size can show;
+//! * [`deep_links`]: the book's sections that other documents link to, pinned.
 //!
 //! ```
 //! use nixl_kv_metrics::release::Release;
@@ -59,7 +62,9 @@
 
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod data;
+pub mod deep_links;
 pub mod explain;
 pub mod field;
 pub mod input;

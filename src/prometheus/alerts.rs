@@ -178,6 +178,27 @@ impl Alert {
         }
     }
 
+    /// The id of the alert's section in the book's Prometheus chapter, where
+    /// `{{#nixl alert-rules}}` puts it: `alert-` and the name in kebab case.
+    /// vLLM's docs and runbooks may link to it, so it is pinned
+    /// ([`DEEP_LINKS`](crate::deep_links::DEEP_LINKS)).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::prometheus::Alert;
+    /// let absent = Alert::find("NixlKvSeriesAbsent").unwrap();
+    /// assert_eq!(absent.section_id(), "alert-nixl-kv-series-absent");
+    /// ```
+    pub fn section_id(&self) -> String {
+        let mut id = String::from("alert");
+        for c in self.name.chars() {
+            if c.is_ascii_uppercase() {
+                id.push('-');
+            }
+            id.push(c.to_ascii_lowercase());
+        }
+        id
+    }
+
     /// The `runbook_url` annotation: the troubleshooting entry in the
     /// published book ([`BOOK_URL`]).
     pub fn runbook_url(&self) -> String {

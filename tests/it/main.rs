@@ -6,6 +6,7 @@
 mod support;
 
 mod alerts;
+mod anchors;
 mod cli;
 mod explain;
 mod golden;

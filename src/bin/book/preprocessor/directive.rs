@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use nixl_kv_metrics::prometheus::Metric;
 
-use super::{GENERATED_DIR, prometheus, releases};
+use super::{GENERATED_DIR, deep_links, prometheus, releases};
 use crate::figures::{self, Figure};
 use crate::svg::{Theme, escape, num};
 
@@ -71,6 +71,8 @@ kinds! {
     KvRegistrations = "kv-registrations",
     /// a download link to the alert rules ([`alert_rules`](nixl_kv_metrics::prometheus::alert_rules)), then one section per alert of [`ALERTS`](nixl_kv_metrics::prometheus::ALERTS)
     AlertRules = "alert-rules",
+    /// a table per target of every pinned section and its URL ([`DEEP_LINKS`](nixl_kv_metrics::deep_links::DEEP_LINKS))
+    DeepLinks = "deep-links",
 }
 
 impl Kind {
@@ -97,7 +99,8 @@ impl Kind {
             | Kind::PromqlRecipes
             | Kind::GrafanaDashboard
             | Kind::KvRegistrations
-            | Kind::AlertRules => None,
+            | Kind::AlertRules
+            | Kind::DeepLinks => None,
         }
     }
 
@@ -133,6 +136,8 @@ pub enum Directive {
     KvRegistrations,
     /// `{{#nixl alert-rules}}`.
     AlertRules,
+    /// `{{#nixl deep-links}}`.
+    DeepLinks,
 }
 
 impl Directive {
@@ -175,6 +180,7 @@ impl Directive {
             Kind::GrafanaDashboard => Directive::GrafanaDashboard,
             Kind::KvRegistrations => Directive::KvRegistrations,
             Kind::AlertRules => Directive::AlertRules,
+            Kind::DeepLinks => Directive::DeepLinks,
         })
     }
 
@@ -194,6 +200,7 @@ impl Directive {
             Directive::GrafanaDashboard => prometheus::grafana_dashboard_link(root),
             Directive::KvRegistrations => releases::kv_registrations(),
             Directive::AlertRules => prometheus::alert_sections(root),
+            Directive::DeepLinks => deep_links::deep_links(root),
         }
     }
 }
@@ -276,7 +283,7 @@ mod tests {
              of: vllm:nixl_xfer_time_seconds, vllm:nixl_post_time_seconds, \
              vllm:nixl_bytes_transferred, vllm:nixl_num_descriptors), \
              `{{#nixl promql-recipes}}`, `{{#nixl grafana-dashboard}}`, \
-             `{{#nixl kv-registrations}}`, `{{#nixl alert-rules}}`"
+             `{{#nixl kv-registrations}}`, `{{#nixl alert-rules}}`, `{{#nixl deep-links}}`"
         );
     }
 

@@ -11,6 +11,7 @@
 //! - [`releases`]: the tables of fields and release families;
 //! - [`prometheus`]: the tables of metrics and buckets, the PromQL recipes,
 //!   the dashboard, the alerts;
+//! - [`deep_links`]: the table of the book's pinned sections and their URLs;
 //! - [`markdown`]: table cells and code in the generated Markdown.
 //!
 //! Each directive must stand alone on its line. As with mdBook's own
@@ -18,6 +19,7 @@
 //! literally. Anything else after `{{#nixl ` is an error that names the
 //! chapter and line, and fails the build.
 
+mod deep_links;
 mod directive;
 mod markdown;
 mod prometheus;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use nixl_kv_metrics::printer::numbers::{grouped, trimmed};
 use nixl_kv_metrics::prometheus::{
-    ALERTS, Alert, CATALOG, DASHBOARD_UID, Expr, GoFloat, LABEL_NAMES, Metric, MetricType,
-    Observation, Recipe, Unit, alert_rules, grafana_dashboard,
+    ALERTS, CATALOG, DASHBOARD_UID, Expr, GoFloat, LABEL_NAMES, Metric, MetricType, Observation,
+    Recipe, Unit, alert_rules, grafana_dashboard,
 };
 use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::topology::{Instance, Mode};
@@ -352,21 +352,9 @@ pub fn grafana_dashboard_link(root: &str) -> String {
     )
 }
 
-/// The id of an alert's section: `NixlKvSeriesAbsent` → `alert-nixl-kv-series-absent`.
-pub fn alert_anchor(alert: &Alert) -> String {
-    let mut id = String::from("alert");
-    for c in alert.name.chars() {
-        if c.is_ascii_uppercase() {
-            id.push('-');
-        }
-        id.push(c.to_ascii_lowercase());
-    }
-    id
-}
-
 /// The sections behind `{{#nixl alert-rules}}`: a download link to the
 /// rules file the preprocessor writes to `generated/`, then per alert a
-/// heading (id [`alert_anchor`]) with its title, severity, `for`, first
+/// heading (id [`Alert::section_id`]) with its title, severity, `for`, first
 /// release and troubleshooting entry, the PromQL, what it says and what it
 /// cannot see.
 pub fn alert_sections(root: &str) -> String {
@@ -387,7 +375,7 @@ pub fn alert_sections(root: &str) -> String {
              {description}\n\n\
              **Cannot see:** {cannot_see}",
             name = alert.name,
-            id = alert_anchor(alert),
+            id = alert.section_id(),
             title = alert.title,
             severity = alert.severity.label(),
             hold = alert.for_text(),
@@ -633,7 +621,7 @@ mod tests {
             )));
         }
         // vLLM's docs and runbooks may link to these: renaming one is a change.
-        let anchors: Vec<String> = ALERTS.iter().map(alert_anchor).collect();
+        let anchors: Vec<String> = ALERTS.iter().map(|alert| alert.section_id()).collect();
         assert_eq!(
             anchors,
             [
