@@ -37,4 +37,4 @@ mod worker;
 
 pub use aggregator::KvOutputAggregator;
 pub use logger::{KvConnectorLogging, StatLoggers};
-pub use worker::Worker;
+pub use worker::{Done, TelemetryUnhandled, Worker};
