@@ -58,8 +58,8 @@ impl KvOutputAggregator {
     /// the requests that have now been reported by every expected worker,
     /// in the order they completed. A request reported by only some workers
     /// waits, across steps, for the others (measured on vLLM 0.15.1 to
-    /// 0.34.0: a TP=4 engine whose workers report one request two steps
-    /// apart finishes it in the later step).
+    /// 0.34.0: a TP=4 engine whose workers 0 and 1 report a request in one
+    /// step and workers 2 and 3 in the next finishes it in the next).
     ///
     /// ```
     /// use nixl_kv_metrics::pipeline::KvOutputAggregator;

@@ -56,7 +56,9 @@ impl Worker {
     /// failed transfer although the data arrived.
     ///
     /// By release: 0.11.0 reads no telemetry and counts a success; 0.11.1 –
-    /// 0.11.2 let the exception escape the worker (nothing is recorded);
+    /// 0.11.2 let the exception escape the worker (nothing is recorded;
+    /// they set `NIXL_TELEMETRY_ENABLE=1` themselves, so only a NIXL without
+    /// telemetry support gets there);
     /// from 0.12.0 the failure path records one failed transfer, and the
     /// request's blocks are reported as load errors, so the engine recomputes
     /// them or fails the request (`kv_load_failure_policy`). Measured on
