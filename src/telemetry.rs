@@ -18,8 +18,16 @@
 //! assert_eq!(t.xfer_seconds(), 0.001381);
 //! assert_eq!(t.mib(), 2.25);
 //! ```
+//!
+//! How many descriptors a transfer reports, from its two descriptor lists,
+//! is NIXL's merging ([`desc_count`]); whether telemetry is captured at all
+//! is NIXL's switch ([`captures_telemetry`]).
 
 use crate::topology::WorkerId;
+
+mod descriptors;
+
+pub use descriptors::{Descriptor, MakeXfer, Prepared, desc_count, total_bytes};
 
 /// The telemetry of one completed NIXL transfer (`nixlXferTelemetry`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -107,6 +115,29 @@ impl XferTelemetry {
     /// ```
     pub fn mib(&self) -> f64 {
         self.total_bytes as f64 / MIB
+    }
+}
+
+/// Whether a NIXL agent captures telemetry, from `NIXL_TELEMETRY_ENABLE`
+/// (`Some(true)` for `y`, `Some(false)` for `n`, `None` when unset) and the
+/// agent config's `capture_telemetry`: the variable, when set, wins (NIXL
+/// 1.3 on; 1.5.1 measured). Without telemetry, reading a transfer's
+/// telemetry raises `nixlNoTelemetryError` while the transfer itself
+/// succeeds, which vLLM's worker counts as a failed transfer
+/// ([`Worker::transfer_done`](crate::pipeline::Worker::transfer_done)).
+/// vLLM 0.12 on creates its agent with `capture_telemetry=True`, so only
+/// `NIXL_TELEMETRY_ENABLE=n` turns it off.
+///
+/// ```
+/// use nixl_kv_metrics::telemetry::captures_telemetry;
+/// assert!(captures_telemetry(None, true));
+/// assert!(!captures_telemetry(Some(false), true));
+/// assert!(captures_telemetry(Some(true), false));
+/// ```
+pub const fn captures_telemetry(env: Option<bool>, capture_telemetry: bool) -> bool {
+    match env {
+        Some(enabled) => enabled,
+        None => capture_telemetry,
     }
 }
 

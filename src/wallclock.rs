@@ -145,6 +145,36 @@ pub fn union_us(transfers: &[XferTelemetry]) -> u64 {
     total
 }
 
+/// How long every one of `transfers` was in flight at once, in
+/// microseconds: from the latest start to the earliest end, or 0 when some
+/// two do not overlap (or there are none).
+///
+/// `n` transfers that share such a window count it `n` times in their
+/// summed time but once in the busy time ([`union_us`]), so summed time ≥
+/// busy time + (n − 1) × window. This is why the line's summed transfer
+/// time exceeds the wall time when reads run at once: measured with
+/// `UCX_TLS=tcp`, eight concurrent 2 MiB reads each report nearly the
+/// whole batch's time (tests/golden/realstack, `nixl-telemetry.jsonl`).
+///
+/// ```
+/// use nixl_kv_metrics::telemetry::XferTelemetry;
+/// use nixl_kv_metrics::wallclock::{WallClock, common_us};
+/// let t = |start, xfer| XferTelemetry::new(xfer, 0, 1, 1).starting_at(start);
+/// let batch = [t(0, 100), t(10, 100), t(20, 100)];
+/// assert_eq!(common_us(&batch), 80); // from 20 to 100
+/// let wall = WallClock::of(&batch);
+/// assert!(wall.xfer_us >= wall.busy_us + 2 * 80);
+/// assert_eq!(common_us(&[t(0, 10), t(10, 10)]), 0);
+/// ```
+pub fn common_us(transfers: &[XferTelemetry]) -> u64 {
+    let latest_start = transfers.iter().map(|t| t.start_time_us).max();
+    let earliest_end = transfers.iter().map(XferTelemetry::end_time_us).min();
+    match (latest_start, earliest_end) {
+        (Some(start), Some(end)) => end.saturating_sub(start),
+        _ => 0,
+    }
+}
+
 /// [`WallClock`] totals per recording worker, in worker order.
 ///
 /// ```

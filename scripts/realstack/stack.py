@@ -37,10 +37,18 @@ class Release:
     deps_from: str | None = None
 
 
-#: Every release `setup` installs by default, newest first.
+#: Every release `setup` installs and `run` drives by default, newest first:
+#: the two newest, the first with the NIXL connector as a package (pull and
+#: push workers), and three with the single-module connector (0.15.1: P_TP >
+#: D_TP allowed unless the prefill KV is replicated; 0.12.0 and 0.11.2: P_TP >
+#: D_TP refused).
 RELEASES = [
     Release("0.34.0", deps_from="0.33.0"),
     Release("0.33.0"),
+    Release("0.31.0"),
+    Release("0.15.1"),
+    Release("0.12.0"),
+    Release("0.11.2"),
 ]
 
 
@@ -68,15 +76,10 @@ def lock_file(version: str) -> Path:
     return LOCKS / f"vllm-{version}.txt"
 
 
-def installed(root_dir: Path) -> list[str]:
-    """Releases with a usable environment under root_dir, newest first."""
-    base = root_dir / "venvs"
-    if not base.is_dir():
-        return []
-    found = [p.name.removeprefix("vllm-") for p in base.iterdir()
-             if (p / "bin" / "python").exists() and (p / ".realstack-ok").exists()]
-    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()),
-                  reverse=True)
+def ready(root_dir: Path, version: str) -> bool:
+    """Whether `setup` finished the release's environment under root_dir."""
+    env = venv(root_dir, version)
+    return (env / "bin" / "python").exists() and (env / ".realstack-ok").exists()
 
 
 def versions(py: Path) -> dict:

@@ -11,7 +11,11 @@
 //!
 //! Each stage is a type here, named after the vLLM piece it models:
 //! [`Worker`], [`KvOutputAggregator`], [`KvConnectorLogging`], and
-//! [`StatLoggers`] for data-parallel engines.
+//! [`StatLoggers`] for data-parallel engines. [`StatLoggerManager`] is the
+//! whole frontend of one API server: which loggers exist for its engines,
+//! aggregation flag, API-server count and log level, and the records
+//! ([`LogRecord`]: a [`Level`](crate::logs::Level) and a [`Message`])
+//! each interval prints.
 //!
 //! ```
 //! use nixl_kv_metrics::pipeline::{KvConnectorLogging, KvOutputAggregator, Worker};
@@ -32,9 +36,13 @@
 //! ```
 
 mod aggregator;
+mod frontend;
 mod logger;
+mod record;
 mod worker;
 
 pub use aggregator::KvOutputAggregator;
+pub use frontend::{EngineStep, FrontendConfig, FrontendError, StatLogger, StatLoggerManager};
 pub use logger::{KvConnectorLogging, StatLoggers};
-pub use worker::Worker;
+pub use record::{EngineLine, EnginePrefix, LogRecord, Message};
+pub use worker::{Done, TelemetryUnhandled, Worker};

@@ -1,7 +1,10 @@
 //! One worker's recorder and its per-step hand-off.
 
-use crate::release::Family;
+use std::fmt;
+
+use crate::release::{Event, Family};
 use crate::stats::NixlKvConnectorStats;
+use crate::telemetry::XferTelemetry;
 
 /// One worker process (one TP rank of one PP stage) of an engine, as far as
 /// KV-transfer stats go: the live stats object its NIXL connector records
@@ -46,6 +49,52 @@ impl Worker {
         &self.stats
     }
 
+    /// What the worker does when NIXL reports one of its transfers done
+    /// (`_pop_done_transfers`): it reads the transfer's telemetry and
+    /// records it, or, when the telemetry cannot be read (`None`: NIXL
+    /// without telemetry, as with `NIXL_TELEMETRY_ENABLE=n`), counts a
+    /// failed transfer although the data arrived.
+    ///
+    /// By release: 0.11.0 reads no telemetry and counts a success; 0.11.1 –
+    /// 0.11.2 let the exception escape the worker (nothing is recorded;
+    /// they set `NIXL_TELEMETRY_ENABLE=1` themselves, so only a NIXL without
+    /// telemetry support gets there);
+    /// from 0.12.0 the failure path records one failed transfer, and the
+    /// request's blocks are reported as load errors, so the engine recomputes
+    /// them or fails the request (`kv_load_failure_policy`). Measured on
+    /// vLLM 0.15.1 to 0.34.0 with `NIXL_TELEMETRY_ENABLE=n`
+    /// (tests/golden/realstack, `kv-worker.jsonl`).
+    ///
+    /// ```
+    /// use nixl_kv_metrics::pipeline::{Done, Worker};
+    /// use nixl_kv_metrics::release::{Event, Family};
+    /// use nixl_kv_metrics::telemetry::XferTelemetry;
+    ///
+    /// let mut worker = Worker::new(Family::F6);
+    /// assert_eq!(worker.transfer_done(Some(&XferTelemetry::new(900, 90, 65_536, 4))), Ok(Done::Recorded));
+    /// assert_eq!(worker.transfer_done(None), Ok(Done::Failed));
+    /// let shipped = worker.get_kv_connector_stats().unwrap();
+    /// assert_eq!((shipped.num_successful_transfers(), shipped.event_count(Event::FailedTransfer)), (1, 1));
+    /// assert!(Worker::new(Family::F2).transfer_done(None).is_err());
+    /// ```
+    pub fn transfer_done(
+        &mut self,
+        telemetry: Option<&XferTelemetry>,
+    ) -> Result<Done, TelemetryUnhandled> {
+        match (self.stats.family(), telemetry) {
+            (Family::F1, _) => self.stats.record_transfer(&XferTelemetry::default()),
+            (_, Some(telemetry)) => self.stats.record_transfer(telemetry),
+            (Family::F2, None) => return Err(TelemetryUnhandled),
+            (_, None) => {
+                self.stats
+                    .record(Event::FailedTransfer)
+                    .expect("every family from 0.11.1 counts failed transfers");
+                return Ok(Done::Failed);
+            }
+        }
+        Ok(Done::Recorded)
+    }
+
     /// vLLM's `get_kv_connector_stats()`, run after every engine step: the
     /// stats recorded since the last call, or `None` if they are empty by the
     /// family's rule. Shipping resets the live stats.
@@ -57,3 +106,28 @@ impl Worker {
         }
     }
 }
+
+/// What a worker made of a transfer NIXL reported done
+/// ([`Worker::transfer_done`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Done {
+    /// Recorded as a successful transfer.
+    Recorded,
+    /// Counted as a failed transfer; the request's blocks are reported as
+    /// load errors.
+    Failed,
+}
+
+/// The telemetry of a done transfer could not be read and the worker did
+/// not handle it (vLLM 0.11.1 – 0.11.2): the exception leaves the worker's
+/// step, and nothing is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TelemetryUnhandled;
+
+impl fmt::Display for TelemetryUnhandled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the transfer's telemetry cannot be read and this release does not catch that")
+    }
+}
+
+impl std::error::Error for TelemetryUnhandled {}

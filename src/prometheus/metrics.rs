@@ -271,10 +271,15 @@ impl Metric {
 /// * a failed handshake (0.31 on): the instance that starts it, decode in
 ///   pull mode; in push mode both start one (decode to register, prefill
 ///   before its WRITE);
-/// * an expired request and a notification after expiry: prefill, which
-///   holds the KV lease. (Decode also counts an expired request in one rare
-///   case: when it declines to read back KV, in a later turn, whose lease is
-///   about to run out. That is left out here.)
+/// * an expired request: prefill, which holds the KV lease, in both modes.
+///   (Decode also counts an expired request in one rare case: when it
+///   declines to read back KV, in a later turn, whose lease is about to run
+///   out. That is left out here.)
+/// * a notification after expiry (0.32 on): the side that gets the
+///   completion notification of a request it no longer tracks, prefill in
+///   pull mode (decode's "read done" after prefill's lease ran out), decode
+///   in push mode (prefill's "write done", `push_worker.py` at 0.32.0 and
+///   0.34.0).
 ///
 /// ```
 /// use nixl_kv_metrics::prometheus::recorded_on;
@@ -284,14 +289,18 @@ impl Metric {
 /// assert_eq!(recorded_on(Event::FailedTransfer, Mode::Pull), [Instance::Decode]);
 /// assert_eq!(recorded_on(Event::FailedTransfer, Mode::Push), [Instance::Prefill]);
 /// assert_eq!(recorded_on(Event::KvExpiredReq, Mode::Push), [Instance::Prefill]);
+/// assert_eq!(recorded_on(Event::NotificationAfterExpiry, Mode::Pull), [Instance::Prefill]);
+/// assert_eq!(recorded_on(Event::NotificationAfterExpiry, Mode::Push), [Instance::Decode]);
 /// ```
 pub const fn recorded_on(event: Event, mode: Mode) -> &'static [Instance] {
     match (event, mode) {
         (Event::FailedTransfer, Mode::Pull)
         | (Event::FailedNotification, _)
-        | (Event::FailedHandshake, Mode::Pull) => &[Instance::Decode],
+        | (Event::FailedHandshake, Mode::Pull)
+        | (Event::NotificationAfterExpiry, Mode::Push) => &[Instance::Decode],
         (Event::FailedTransfer, Mode::Push)
-        | (Event::KvExpiredReq | Event::NotificationAfterExpiry, _) => &[Instance::Prefill],
+        | (Event::KvExpiredReq, _)
+        | (Event::NotificationAfterExpiry, Mode::Pull) => &[Instance::Prefill],
         (Event::FailedHandshake, Mode::Push) => &[Instance::Prefill, Instance::Decode],
     }
 }

@@ -14,5 +14,6 @@ mod golden_prometheus;
 mod laws;
 mod logs;
 mod promtool;
+mod realstack;
 mod topology;
 mod transcripts;

@@ -43,6 +43,7 @@ os.environ.setdefault("VLLM_NIXL_SIDE_CHANNEL_HOST", "127.0.0.1")
 import vllm_api  # noqa: E402 - also sets the offline / cache environment
 from nixl_spy import watch  # noqa: E402
 from tiny_models import GQA, MLA, model_dir  # noqa: E402
+from worker_watch import watch as watch_worker  # noqa: E402
 
 GEOMETRIES = {g.name: g for g in (GQA, MLA)}
 ORIGIN = time.perf_counter()
@@ -159,14 +160,19 @@ class SingleModule:
             "vllm.distributed.kv_transfer.kv_connector.v1.nixl_connector")
 
     def backend(self):
-        if self.r.g.kind == "mla":
-            # These releases' CpuPlatform raises NotImplementedError("MLA is not
-            # supported on CPU.") when asked for an MLA backend. The connector
-            # runs no kernel, so the caches take the shape every GPU MLA backend
-            # shares; `attention_backend` records that this is what happened.
-            return vllm_api.first("vllm.v1.attention.backends.mla.common:MLACommonBackend")
-        return vllm_api.first("vllm.v1.attention.backends.cpu_attn:CPUAttentionBackend",
-                              "vllm.v1.attention.backends.cpu_attn:TorchSDPABackend")
+        """The attention backend vLLM selects for the model, asked as the
+        release's NIXL worker asks. For an MLA model these releases'
+        CpuPlatform raises NotImplementedError ("MLA is not supported on CPU."):
+        that is where such a session stops."""
+        r = self.r
+        utils = importlib.import_module("vllm.distributed.kv_transfer.kv_connector.utils")
+        with r.set_config(r.vc):
+            if hasattr(utils, "get_current_attn_backend"):
+                return utils.get_current_attn_backend(r.vc)
+            from vllm.attention.selector import get_attn_backend
+            mc = r.vc.model_config
+            return get_attn_backend(mc.get_head_size(), mc.dtype, r.vc.cache_config.cache_dtype,
+                                    r.vc.cache_config.block_size, use_mla=mc.use_mla)
 
     def caches(self) -> tuple[dict, dict]:
         r = self.r
@@ -180,11 +186,9 @@ class SingleModule:
         caches = {n: r.torch.zeros(shape, dtype=r.torch.float16) for n in r.names}
         self.axes = shape_axes(be, not mla)
         page = (1 if mla else 2) * bs * heads * head_size * 2
-        name = be.__name__ + (" (GPU MLA cache shape: this release's CpuPlatform has no MLA"
-                              " backend)" if mla else "")
         return caches, {"block_size": bs, "num_blocks": r.session["num_blocks"],
                         "kv_heads_per_rank": heads, "page_size_bytes": page,
-                        "kv_cache_layout": None, "attention_backend": name,
+                        "kv_cache_layout": None, "attention_backend": be.__name__,
                         "kv_cache_shape": list(shape), "kv_cache_tensors": None}
 
     def worker(self):
@@ -268,6 +272,7 @@ class Rank:
         with set_current_vllm_config(self.vc):
             self.worker = self.family.worker()
         self.spy = watch(self.worker.nixl_wrapper, ORIGIN)
+        self.watch = watch_worker(self.worker, self.spy.us)
         if role == "prefill":
             self.fill()
         with set_current_vllm_config(self.vc):
@@ -326,7 +331,8 @@ class Rank:
         return {"role": self.role, "rank": self.rank, "agent_name": self.spy.agent_name,
                 "geometry": self.geometry(), "registered": self.spy.registered,
                 "dlists": {str(k): v for k, v in self.spy.dlists.items()},
-                "transfers": self.spy.transfers, **extra}
+                "transfers": self.spy.transfers, "records": self.watch.records.records,
+                "handshakes": self.watch.handshakes, **extra}
 
 
 def wait_for(path: Path, timeout: float = 300.0) -> None:
@@ -434,6 +440,7 @@ def prefill(session: dict, d: Path, rank: int) -> None:
     if session["mode"] == "push":
         md.push_finished_blocks = {q["id"]: (q["remote"],) for q in session["requests"]}
     done, shipped, acks_us, steps, current = set(), [], [], 0, 0
+    serving_us = r.spy.us()
     while not (d / "decode.done").exists():
         steps += 1
         sending, _, _, data = step(r, md)
@@ -448,7 +455,8 @@ def prefill(session: dict, d: Path, rank: int) -> None:
             current += 1
         time.sleep(0.005)
     write(d / f"P{rank}.json", r.report({"done_sending": sorted(done), "steps": steps,
-                                         "shipped": shipped, "acks_us": acks_us}))
+                                         "shipped": shipped, "serving_us": serving_us,
+                                         "acks_us": acks_us}))
     stop.set()
     r.worker.shutdown()
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -163,6 +164,36 @@ def transfers_in(rank: dict, start_us: int, end_us: int,
     return out
 
 
+def listener_ports(d: Path) -> dict[int, str]:
+    """The ports the handshake listeners got in this run, each with the
+    placeholder that stands for it in recorded messages."""
+    return {int(json.loads((d / f"{side}.listener.ready").read_text())): f"<{side}-listener-port>"
+            for side in ("P", "D") if (d / f"{side}.listener.ready").exists()}
+
+
+def hidden(text: str, ports: dict[int, str]) -> str:
+    for port, placeholder in ports.items():
+        text = re.sub(rf"\b{port}\b", placeholder, text)
+    return text
+
+
+def reported_in(rank: dict, start_us: int, end_us: int, ports: dict[int, str]) -> dict:
+    """What the rank's worker said in [start_us, end_us) of its clock beside
+    its transfers: `records` (WARNING and above), `handshakes` (those that ended
+    then: `ok`, `error`) and `handshake_error` (the first failed one's
+    exception, or null). Listener ports read as placeholders."""
+    def plain(error):
+        return None if error is None else {**error, "message": hidden(error["message"], ports)}
+    records = [{**{k: v for k, v in r.items() if k != "us"},
+                "message": hidden(r["message"], ports), "exception": plain(r["exception"])}
+               for r in rank["records"] if start_us <= r["us"] < end_us]
+    shakes = [{"ok": h["ok"], "error": plain(h["error"])} for h in rank["handshakes"]
+              if h["end_us"] is not None and start_us <= h["end_us"] < end_us]
+    errors = [h["error"] for h in shakes if h["error"] is not None]
+    return {"records": records, "handshakes": shakes,
+            "handshake_error": errors[0] if errors else None}
+
+
 def regions(rank: dict) -> list[list[int]]:
     """Registered regions as [index, length, device id] (addresses are per run)."""
     return [[i, length, dev] for i, (_a, length, dev) in enumerate(rank["registered"])]
@@ -198,17 +229,29 @@ def frontend(spec: dict, shipped: list[list[list[dict]]], workers: int) -> dict:
                 "VLLM_LOGGING_LEVEL", "INFO")}
 
 
-def case(name: str, spec: dict) -> dict:
+def lost_port_race(failed: dict, status: list[dict]) -> bool:
+    """A rank died because a port picked free was taken before it was bound
+    (gloo's rendezvous port is picked by this process): a harness accident."""
+    texts = list(failed.values()) + [s["log_tail"] or "" for s in status]
+    return any("address already in use" in t.lower() for t in texts)
+
+
+def case(name: str, spec: dict, attempts: int = 3) -> dict:
     t0 = time.time()
-    d, status = run_ranks(name, spec)
+    for attempt in range(1, attempts + 1):
+        d, status = run_ranks(name, spec)
+        failed = {p.name: portable(json.loads(p.read_text()))
+                  for p in sorted(d.glob("*.failed"))}
+        if not lost_port_race(failed, status):
+            break
     load = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
     p_ranks = [load(d / f"P{r}.json") for r in range(spec["p_tp"])]
     d_ranks = [load(d / f"D{r}.json") for r in range(spec["d_tp"])]
-    failed = {p.name: portable(json.loads(p.read_text())) for p in sorted(d.glob("*.failed"))}
     out = {"name": name, "config": {**spec, "block_size_requested": 32,
                                     "num_blocks": NUM_BLOCKS,
                                     "connector": "NixlConnector"},
-           "processes": status, "failed": failed, "seconds": round(time.time() - t0, 1)}
+           "processes": status, "failed": failed, "attempts": attempt,
+           "seconds": round(time.time() - t0, 1)}
     if failed or any(r is None for r in p_ranks + d_ranks):
         out["ran"] = False
         return out
@@ -219,25 +262,30 @@ def case(name: str, spec: dict) -> dict:
     out["decode"] = [{"rank": r["rank"], "geometry": r["geometry"], "regions": regions(r),
                       "untouched_block0": r["untouched_block0"]} for r in d_ranks]
     out["requests"] = []
+    ports = listener_ports(d)
     for i, req in enumerate(REQUESTS):
         decode_ranks = []
         for r in d_ranks:
             res = r["requests"][i]
+            # Reports run to the next request's start: a late log line is kept.
+            until = r["requests"][i + 1]["start_us"] if i + 1 < len(REQUESTS) else 2**62
             decode_ranks.append({
                 "rank": r["rank"], "done": res["done"], "failed": res["failed"],
                 "error": portable(res["error"]), "steps": res["steps"],
                 "data_ok": res["data_ok"],
                 "load_errors": res["load_errors"], "shipped": res["shipped"],
-                "transfers": transfers_in(r, res["start_us"], res["end_us"], peers)})
+                "transfers": transfers_in(r, res["start_us"], res["end_us"], peers),
+                **reported_in(r, res["start_us"], until, ports)})
         prefill_ranks = []
         for p in p_ranks:
-            acks = [0] + p["acks_us"]
+            acks = [p["serving_us"]] + p["acks_us"]
             end = acks[i + 1] if i + 1 < len(acks) else 2**62
             prefill_ranks.append({
                 "rank": p["rank"],
                 "shipped": [{"step": s["step"], "data": s["data"]} for s in p["shipped"]
                             if s["request"] == i],
-                "transfers": transfers_in(p, acks[i], end, peers)})
+                "transfers": transfers_in(p, acks[i], end, peers),
+                **reported_in(p, acks[i], end, ports)})
         out["requests"].append({**req, "blocks": len(req["local"]),
                                 "decode_ranks": decode_ranks, "prefill_ranks": prefill_ranks})
     recorder = "decode_ranks" if spec["mode"] == "pull" else "prefill_ranks"
