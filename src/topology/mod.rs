@@ -19,7 +19,8 @@
 //! from the rank that issues the transfers; bytes and descriptor counts
 //! follow how the connector builds its descriptor lists (region-major, one
 //! descriptor per region and block) and how NIXL's `makeXferReq` merges
-//! runs that are contiguous on both sides.
+//! runs that are contiguous on both sides. A model's geometry can be read
+//! from its Hugging Face config ([`ModelConfig`]).
 //!
 //! ```
 //! use nixl_kv_metrics::topology::{BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism};
@@ -43,11 +44,13 @@
 use std::fmt;
 
 mod deployment;
+mod hf_config;
 mod model;
 mod plan;
 mod registration;
 
 pub use deployment::{BlockLayout, Deployment};
+pub use hf_config::{ConfigError, MAX_CONFIG_BYTES, ModelConfig};
 pub use model::{Dtype, ModelGeometry};
 pub use plan::{Notification, PlannedTransfer, RequestPlan};
 pub use registration::{
