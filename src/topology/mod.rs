@@ -20,7 +20,9 @@
 //! follow how the connector builds its descriptor lists (region-major, one
 //! descriptor per region and block) and how NIXL's `makeXferReq` merges
 //! runs that are contiguous on both sides. A model's geometry can be read
-//! from its Hugging Face config ([`ModelConfig`]).
+//! from its Hugging Face config ([`ModelConfig`]); which pairings a vLLM
+//! release accepts, and how it registers the KV cache, is
+//! [`Deployment::for_release`].
 //!
 //! ```
 //! use nixl_kv_metrics::topology::{BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism};
@@ -43,12 +45,14 @@
 
 use std::fmt;
 
+mod compat;
 mod deployment;
 mod hf_config;
 mod model;
 mod plan;
 mod registration;
 
+pub use compat::Refusal;
 pub use deployment::{BlockLayout, Deployment};
 pub use hf_config::{ConfigError, MAX_CONFIG_BYTES, ModelConfig};
 pub use model::{Dtype, ModelGeometry};
