@@ -22,7 +22,8 @@
 //! runs that are contiguous on both sides. A model's geometry can be read
 //! from its Hugging Face config ([`ModelConfig`]); which pairings a vLLM
 //! release accepts, and how it registers the KV cache, is
-//! [`Deployment::for_release`].
+//! [`Deployment::for_release`]; [`Deployment::figures`] gives what one
+//! request costs, as `nixl-kv-metrics plan` prints it.
 //!
 //! ```
 //! use nixl_kv_metrics::topology::{BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism};
@@ -47,6 +48,7 @@ use std::fmt;
 
 mod compat;
 mod deployment;
+mod figures;
 mod hf_config;
 mod model;
 mod plan;
@@ -54,6 +56,7 @@ mod registration;
 
 pub use compat::Refusal;
 pub use deployment::{BlockLayout, Deployment};
+pub use figures::{Descriptors, ExpectedLine, LineFit, RequestFigures};
 pub use hf_config::{ConfigError, MAX_CONFIG_BYTES, ModelConfig};
 pub use model::{Dtype, ModelGeometry};
 pub use plan::{Notification, PlannedTransfer, RequestPlan};
