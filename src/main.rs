@@ -25,6 +25,7 @@ enum Command {
     Parse(cli::parse::Args),
     Summarize(cli::summarize::Args),
     Explain(cli::explain::Args),
+    Plan(cli::plan::Args),
     Prometheus(cli::prometheus::Args),
 }
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => cli::parse::run(args, &mut out),
         Command::Summarize(args) => cli::summarize::run(args, &mut out),
         Command::Explain(args) => cli::explain::run(args, &mut out),
+        Command::Plan(args) => cli::plan::run(args, &mut out),
         Command::Prometheus(args) => cli::prometheus::run(args, &mut out),
     };
     cli::finish(outcome, out)

@@ -139,7 +139,7 @@ fn is_unit(word: &str) -> bool {
 
 /// Writes `text` wrapped at [`WIDTH`], the first line after `first`, the
 /// others after `rest`; a unit is never wrapped away from its number.
-fn wrap(f: &mut impl fmt::Write, first: &str, rest: &str, text: &str) -> fmt::Result {
+pub(super) fn wrap(f: &mut impl fmt::Write, first: &str, rest: &str, text: &str) -> fmt::Result {
     let mut words: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
         match words.last_mut() {

@@ -26,6 +26,21 @@ impl Dtype {
             Dtype::Fp8 => 1,
         }
     }
+
+    /// The name vLLM's `--kv-cache-dtype` (and a config's `torch_dtype`)
+    /// gives it.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::topology::Dtype;
+    /// assert_eq!(Dtype::Bf16.name(), "bfloat16");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dtype::Bf16 => "bfloat16",
+            Dtype::Fp16 => "float16",
+            Dtype::Fp8 => "fp8",
+        }
+    }
 }
 
 /// What the KV cache of one token looks like, and how it is paged.
