@@ -12,6 +12,7 @@ mod golden;
 mod golden_prometheus;
 mod laws;
 mod logs;
+mod plan;
 mod promtool;
 mod topology;
 mod transcripts;
