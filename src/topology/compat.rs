@@ -19,6 +19,7 @@
 //! | 0.20.0 – 0.20.x | the same with TP > KV heads (`kv_connector/utils.py`) |
 //! | 0.21.0 on | the same, but never for MLA (`v1/nixl/worker.py`: `if not self.use_mla`) |
 //! | before 0.24.0 | push mode (no `NixlPushConnector`) |
+//! | before 0.28.0 | MLA models on the CPU backend (`vllm/platforms/cpu.py`) |
 //!
 //! MLA models have one latent per token, yet before 0.21.0 the test counts
 //! the config's KV heads (`num_key_value_heads`, else the attention heads):
@@ -52,6 +53,8 @@ const REPLICATED_ABOVE_HEADS: Release = Release::new(0, 20, 0);
 const MLA_SKIPS_TEST: Release = Release::new(0, 21, 0);
 /// The first release with a push connector.
 const PUSH: Release = Release::new(0, 24, 0);
+/// The first release whose CPU platform runs MLA models (`CPU_MLA`).
+const CPU_MLA: Release = Release::new(0, 28, 0);
 
 /// Why a release does not run a deployment: what vLLM does instead, and
 /// the releases it applies to, in words ([`Display`](fmt::Display)).
@@ -91,6 +94,8 @@ pub enum Refusal {
     MlaHeadsUnknown(Release),
     /// The release's NIXL worker cannot register the backend's KV cache.
     Unregistrable(Unregistrable),
+    /// An MLA model on the CPU backend before 0.28.0.
+    NoCpuMla(Release),
 }
 
 impl fmt::Display for Refusal {
@@ -165,6 +170,12 @@ impl fmt::Display for Refusal {
                  its config's KV heads (num_key_value_heads) pass the replication test \
                  (until {MLA_SKIPS_TEST}); give them with --kv-heads, or the config with --model"
             ),
+            Refusal::NoCpuMla(release) => write!(
+                f,
+                "vLLM {release} does not run MLA models on CPU: its CPU platform raises \
+                 NotImplementedError when asked for an MLA backend (vllm/platforms/cpu.py; \
+                 CPU_MLA arrived in {CPU_MLA})"
+            ),
             Refusal::Unregistrable(why) => write!(
                 f,
                 "{why}: the worker fails while registering it, before any transfer"
@@ -197,6 +208,9 @@ impl Deployment {
     /// ```
     pub fn for_release(self, release: Release, backend: Backend) -> Result<Deployment, Refusal> {
         self.check_pairing(release)?;
+        if self.model().is_mla() && backend == Backend::Cpu && release < CPU_MLA {
+            return Err(Refusal::NoCpuMla(release));
+        }
         let registration = KvRegistration::of(release, backend, self.model().is_mla())
             .map_err(Refusal::Unregistrable)?;
         Ok(self.with_registration(registration))
@@ -348,5 +362,22 @@ mod tests {
              fails while registering it, before any transfer"
         );
         assert!(d.for_release(Release::new(0, 10, 2), Backend::Cpu).is_err());
+        let mla = Deployment::new(
+            ModelGeometry::DEEPSEEK_V3,
+            one,
+            one,
+            Mode::Pull,
+            BlockLayout::Contiguous,
+        )
+        .unwrap();
+        let refused = mla
+            .for_release(Release::new(0, 27, 1), Backend::Cpu)
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("does not run MLA models on CPU")
+        );
+        assert!(mla.for_release(CPU_MLA, Backend::Cpu).is_ok());
     }
 }
