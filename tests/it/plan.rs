@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use nixl_kv_metrics::release::Release;
-use nixl_kv_metrics::topology::runs;
+use nixl_kv_metrics::topology::{cross_layer_saving, runs};
 use serde_json::{Value, json};
 
 use crate::support::run;
@@ -168,11 +167,24 @@ fn compare(release: &str, case: &Value, request: &Value, planned: &Value) -> Vec
             number(&descriptors["adjacent"]),
             number(&descriptors["scattered"]),
         );
-        let merging = fewest < number(&descriptors["posted"]);
-        if merging && whole_cache_merges(release, case, request) {
-            differ("descriptors, the whole cache in one", count, 1);
-        } else if runs == 1 {
-            differ("descriptors, blocks adjacent", count, fewest);
+        // A READ of the whole cache merges across layers on some releases
+        // (never in serving: block 0 is vLLM's null block); whole blocks only.
+        let whole_blocks = fewest < number(&descriptors["posted"]);
+        let geometry = |side: &str| &case[side][0]["geometry"];
+        let saving = if whole_blocks {
+            cross_layer_saving(
+                release.parse().unwrap(),
+                number(&geometry("decode")["model"]["num_layers"]) as u32,
+                &ids("local"),
+                &ids("remote"),
+                number(&geometry("decode")["num_blocks"]) as u32,
+                number(&geometry("prefill")["num_blocks"]) as u32,
+            )
+        } else {
+            0
+        };
+        if runs == 1 {
+            differ("descriptors, blocks adjacent", count, fewest - saving);
         } else if runs == blocks {
             differ("descriptors, blocks scattered", count, most);
         } else if !(fewest..=most).contains(&count) {
@@ -188,95 +200,122 @@ fn compare(release: &str, case: &Value, request: &Value, planned: &Value) -> Vec
     differences
 }
 
-/// True for the one request no server makes: every block of the cache, in
-/// order (vLLM keeps block 0 as its null block and never gives it to a
-/// request), on a release that posts one flat descriptor list (before 0.33.0,
-/// which posts a strided run per layer) with every layer in one allocation.
-/// There one layer's last block and the next layer's first are adjacent in
-/// memory and in the list, and NIXL merges the whole cache into one
-/// descriptor, fewer than one per layer, where descriptors merge at all
-/// (whole blocks, not head slices).
-fn whole_cache_merges(release: &str, case: &Value, request: &Value) -> bool {
-    let geometry = &case["decode"][0]["geometry"];
-    let one_allocation = geometry["kv_cache_tensors"]
-        .as_array()
-        .is_some_and(|tensors| tensors.len() == 1);
-    let flat_list = release.parse::<Release>().unwrap() < Release::new(0, 33, 0);
-    request["blocks"] == geometry["num_blocks"] && one_allocation && flat_list
+/// One case of a real-stack fixture: its release, name and JSON.
+struct Case {
+    file: PathBuf,
+    release: String,
+    json: Value,
 }
 
-/// Every case of every real-stack KV-worker fixture: `plan` from the case's
-/// model written as a Hugging Face config, with the case's TP sizes, mode,
-/// release, the CPU backend and block size, and the tokens of each request,
-/// gives the transfers, bytes and descriptors the real stack recorded; and
-/// refuses the pairings that release refused (decode's loads failed, no
-/// transfer was made).
-#[test]
-fn plan_matches_every_real_stack_case() {
-    let mut checked = BTreeMap::new();
-    let mut failures = Vec::new();
+/// Every case of every real-stack KV-worker fixture file.
+fn real_stack_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
     for file in kv_worker_fixtures() {
         let text = std::fs::read_to_string(&file).unwrap();
         let mut lines = text.lines();
         let label: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         let release = label["label"]["vllm"].as_str().unwrap().to_string();
         for line in lines {
-            let case: Value = serde_json::from_str(line).unwrap();
-            let case = &case["case"];
-            let name = case["name"].as_str().unwrap();
-            if case["ran"] != true {
-                continue; // the harness could not set this case up: nothing to compare
+            let mut case: Value = serde_json::from_str(line).unwrap();
+            cases.push(Case {
+                file: file.clone(),
+                release: release.clone(),
+                json: case["case"].take(),
+            });
+        }
+    }
+    cases
+}
+
+/// `plan` for a real-stack case: the case's model (`model`, its fixture
+/// geometry) written as a Hugging Face config, its TP sizes, mode and
+/// release, the CPU backend, `block_size` and `tokens`.
+fn plan_case(case: &Case, model: &Value, block_size: u64, tokens: u64) -> Result<Value, String> {
+    let config = &case.json["config"];
+    let name = case.json["name"].as_str().unwrap();
+    let dir = model_dir(&format!("{}-{name}", case.release), &hf_config(model));
+    let args = format!(
+        "--prefill-tp {} --decode-tp {} --mode {} --vllm {} --backend CPU_ATTN \
+         --block-size {block_size} --tokens {tokens}",
+        config["p_tp"],
+        config["d_tp"],
+        config["mode"].as_str().unwrap(),
+        case.release
+    );
+    plan_of(&dir, &args)
+}
+
+/// Every case of every real-stack KV-worker fixture: `plan` from the case's
+/// model written as a Hugging Face config, with the case's TP sizes, mode,
+/// release, the CPU backend and block size, and the tokens of each request,
+/// gives the transfers, bytes and descriptors the real stack recorded; and
+/// refuses what that release refused: pairings whose every load failed with
+/// no transfer made, and sessions vLLM itself stopped (or a push mode the
+/// release does not have).
+#[test]
+fn plan_matches_every_real_stack_case() {
+    let cases = real_stack_cases();
+    // The harness's models by name, from the cases that ran.
+    let models: BTreeMap<String, Value> = cases
+        .iter()
+        .filter(|case| case.json["ran"] == true)
+        .map(|case| {
+            let model = &case.json["decode"][0]["geometry"]["model"];
+            (case.json["config"]["geometry"].to_string(), model.clone())
+        })
+        .collect();
+    let mut checked = BTreeMap::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (json, release) = (&case.json, &case.release);
+        let place = format!("{}: {}", case.file.display(), json["name"]);
+        if json["ran"] != true {
+            // Stopped by vLLM (or no push worker at all): plan refuses too.
+            let outcome = match json.get("skipped") {
+                Some(_) => plan_of(
+                    &real_model("llama-3.1-8b"),
+                    &format!("--tp 1 --tokens 16 --mode push --vllm {release}"),
+                ),
+                None => plan_case(
+                    case,
+                    &models[&json["config"]["geometry"].to_string()],
+                    16,
+                    16,
+                ),
+            };
+            if outcome.is_ok() {
+                failures.push(format!("{place}: vLLM stopped, plan did not refuse"));
             }
-            let config = &case["config"];
-            let geometry = &case["decode"][0]["geometry"];
-            let model = model_dir(&format!("{release}-{name}"), &hf_config(&geometry["model"]));
-            let block_size = geometry["block_size"].as_u64().unwrap();
-            let flag = |key: &str| config[key].to_string();
-            let (p_tp, d_tp) = (flag("p_tp"), flag("d_tp"));
-            let mode = config["mode"].as_str().unwrap();
-            let mut planned = BTreeMap::new();
-            for request in case["requests"].as_array().unwrap() {
-                let blocks = request["blocks"].as_u64().unwrap();
-                let tokens = (blocks * block_size).to_string();
-                let outcome = planned.entry(blocks).or_insert_with(|| {
-                    plan(&[
-                        "--model",
-                        model.to_str().unwrap(),
-                        "--prefill-tp",
-                        &p_tp,
-                        "--decode-tp",
-                        &d_tp,
-                        "--mode",
-                        mode,
-                        "--vllm",
-                        &release,
-                        "--backend",
-                        "CPU_ATTN",
-                        "--block-size",
-                        &block_size.to_string(),
-                        "--tokens",
-                        &tokens,
-                    ])
-                });
-                let place = format!("{}: {name}: {}", file.display(), request["id"]);
-                let ranks = &request["decode_ranks"];
-                let declined = ranks.as_array().unwrap().iter().all(|rank| {
+            continue;
+        }
+        let geometry = &json["decode"][0]["geometry"];
+        let block_size = geometry["block_size"].as_u64().unwrap();
+        let mut planned = BTreeMap::new();
+        for request in json["requests"].as_array().unwrap() {
+            let blocks = request["blocks"].as_u64().unwrap();
+            let outcome = planned.entry(blocks).or_insert_with(|| {
+                plan_case(case, &geometry["model"], block_size, blocks * block_size)
+            });
+            let place = format!("{place}: {}", request["id"]);
+            let declined = request["decode_ranks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|rank| {
                     rank["transfers"].as_array().unwrap().is_empty()
                         && !rank["load_errors"].as_array().unwrap().is_empty()
                 });
-                match (outcome, declined) {
-                    (Err(refusal), true)
-                        if refusal.contains(&format!("vLLM {release} refuses")) => {}
-                    (Ok(_), true) => failures.push(format!("{place}: vLLM refused, plan did not")),
-                    (Err(refusal), _) => failures.push(format!("{place}: {refusal}")),
-                    (Ok(planned), false) => {
-                        for difference in compare(&release, case, request, planned) {
-                            failures.push(format!("{place}: {difference}"));
-                        }
+            match (outcome, declined) {
+                (Err(refusal), true) if refusal.contains(&format!("vLLM {release} refuses")) => {}
+                (Ok(_), true) => failures.push(format!("{place}: vLLM refused, plan did not")),
+                (Err(refusal), _) => failures.push(format!("{place}: {refusal}")),
+                (Ok(planned), false) => {
+                    for difference in compare(release, json, request, planned) {
+                        failures.push(format!("{place}: {difference}"));
                     }
                 }
-                *checked.entry(release.clone()).or_insert(0) += 1;
             }
+            *checked.entry(release.clone()).or_insert(0) += 1;
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
