@@ -37,6 +37,7 @@ use super::words::plural;
 use crate::field::Field;
 use crate::python::Repr;
 use crate::release::{Family, Release};
+use crate::telemetry::MIB;
 use crate::topology::{
     Backend, Deployment, Dtype, ExpectedLine, KvRegistration, Mode, RequestFigures,
 };
@@ -202,7 +203,7 @@ impl Display for Text<'_> {
         writeln!(
             f,
             "MiB per request: {}",
-            Repr(figures.total_bytes() as f64 / crate::telemetry::MIB)
+            Repr(figures.total_bytes() as f64 / MIB)
         )?;
         let notes = notes(plan);
         if !notes.is_empty() {
@@ -369,7 +370,7 @@ impl Display for Fitted<'_> {
                 format!(
                     "Avg MB per transfer / {} MiB, what one block adds to a {verb} ({} \
                      bytes){}",
-                    Repr(fit.block_bytes as f64 / crate::telemetry::MIB),
+                    Repr(fit.block_bytes as f64 / MIB),
                     fit.block_bytes,
                     if fit.blocks.max < 1.0 {
                         "; less than one block, so the line does not come from this model at \
@@ -454,7 +455,7 @@ impl Serialize for Json<'_> {
         map.serialize_entry("bytes_per_request", &figures.total_bytes())?;
         map.serialize_entry(
             "mib_per_request",
-            &Float(figures.total_bytes() as f64 / crate::telemetry::MIB),
+            &Float(figures.total_bytes() as f64 / MIB),
         )?;
         entry(&mut map, "line", plan.rate.as_ref().map(LineJson))?;
         map.end()
