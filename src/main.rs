@@ -32,6 +32,7 @@ enum Command {
     Parse(cli::parse::Args),
     Summarize(cli::summarize::Args),
     Explain(cli::explain::Args),
+    Plan(cli::plan::Args),
     Prometheus(cli::prometheus::Args),
 }
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             Command::Parse(args) => cli::parse::run(args, &out),
             Command::Summarize(args) => cli::summarize::run(args, &out),
             Command::Explain(args) => cli::explain::run(args, &out),
+            Command::Plan(args) => cli::plan::run(args, &out),
             Command::Prometheus(args) => cli::prometheus::run(args, &out),
         },
         Err(error) => cli::usage::refused(error, &out),

@@ -3,13 +3,13 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use nixl_kv_metrics::explain::Context;
 use nixl_kv_metrics::logs::{KvRecord, parse_line};
 use nixl_kv_metrics::printer::explanation::Text;
-use nixl_kv_metrics::topology::Mode;
+use nixl_kv_metrics::printer::plan::Fitted;
 
-use super::flags::{self, IntervalFlag};
+use super::flags::IntervalFlag;
+use super::plan::{DeploymentFlags, ModelFlags};
 use super::{Outcome, Output, Stop, open_input, read_log};
 
 /// Explain KV lines in plain words, for a given deployment.
@@ -29,22 +29,13 @@ use super::{Outcome, Output, Stop, open_input, read_log};
 /// cannot be read: exit status 2, nothing on stdout.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Tensor-parallel size of both instances.
-    #[arg(long, value_name = "N", value_parser = flags::tp_size, conflicts_with_all = ["prefill_tp", "decode_tp"])]
-    tp: Option<u32>,
-    /// Tensor-parallel size of the prefill instance (with --decode-tp).
-    #[arg(long, value_name = "N", value_parser = flags::tp_size, requires = "decode_tp")]
-    prefill_tp: Option<u32>,
-    /// Tensor-parallel size of the decode instance (with --prefill-tp).
-    #[arg(long, value_name = "N", value_parser = flags::tp_size, requires = "prefill_tp")]
-    decode_tp: Option<u32>,
-    /// `pull`: decode READs (vLLM's default NixlConnector); `push`: prefill
-    /// WRITEs (NixlPushConnector).
-    #[arg(long, value_enum, default_value_t = ModeArg::Pull)]
-    mode: ModeArg,
+    #[command(flatten)]
+    deployment: DeploymentFlags,
     /// The model uses multi-head latent attention (DeepSeek-V2/V3 and kin).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["model", "layers"])]
     mla: bool,
+    #[command(flatten)]
+    model: ModelFlags,
     #[command(flatten)]
     interval: IntervalFlag,
     /// A KV line, or a vLLM log; `-` or nothing for standard input.
@@ -52,23 +43,36 @@ pub struct Args {
     input: Option<OsString>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ModeArg {
-    Pull,
-    Push,
-}
-
 /// Prints the explanation of every KV line of the input as it is read.
 pub fn run(args: Args, out: &Output) -> Outcome {
-    let context = context(&args)?;
+    let mode = args.deployment.mode();
+    let setup = match args.deployment.tp_sizes() {
+        Some((prefill, decode)) => args.model.setup(prefill, decode, mode)?,
+        None if args.model.given() => {
+            return Err(
+                "a model needs the TP sizes: --tp N, or --prefill-tp P with --decode-tp D"
+                    .to_string()
+                    .into(),
+            );
+        }
+        None => None,
+    };
+    let mla = setup
+        .as_ref()
+        .is_some_and(|s| s.deployment.model().is_mla());
+    let context = context(&args)?.with_mla(args.mla || mla);
     let mut first = true;
     let mut explain = |record: &KvRecord| {
         let separator = if first { "" } else { "\n" };
         first = false;
-        out.text(format_args!(
-            "{separator}{}",
-            Text(&context.explain(record))
-        ))
+        let explanation = context.explain(record);
+        out.text(format_args!("{separator}{}", Text(&explanation)))?;
+        match (&setup, &explanation.reading) {
+            (Some(setup), Some(reading)) if explanation.transfers > 0 => {
+                out.text(Fitted { setup, reading })
+            }
+            _ => Ok(()),
+        }
     };
     let input = args.input.unwrap_or_default();
     let given = input.as_encoded_bytes();
@@ -106,23 +110,14 @@ pub fn run(args: Args, out: &Output) -> Outcome {
 
 /// The deployment the flags describe.
 fn context(args: &Args) -> Result<Context, String> {
-    let tp = match (args.tp, args.prefill_tp, args.decode_tp) {
-        (Some(tp), _, _) => Some((tp, tp)),
-        (None, Some(prefill), Some(decode)) => Some((prefill, decode)),
-        _ => None,
-    };
-    let context = match tp {
+    let context = match args.deployment.tp_sizes() {
         Some((prefill, decode)) => {
             Context::hetero(prefill, decode).map_err(|e| format!("TP sizes: {e}"))?
         }
         None => Context::unknown(),
     };
-    let mode = match args.mode {
-        ModeArg::Pull => Mode::Pull,
-        ModeArg::Push => Mode::Push,
-    };
     Ok(context
-        .with_mode(mode)
+        .with_mode(args.deployment.mode())
         .with_mla(args.mla)
         .with_interval(args.interval.duration()))
 }

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod flags;
 pub mod output;
 pub mod parse;
+pub mod plan;
 pub mod prometheus;
 pub mod reduce;
 mod stderr;

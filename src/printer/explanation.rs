@@ -147,7 +147,7 @@ fn is_unit(word: &str) -> bool {
 /// Words are split at ASCII white space (the prose has no other), and each
 /// line is put together in a buffer and written whole: `explain` writes a
 /// few kilobytes of it per line of a log.
-fn wrap(f: &mut impl fmt::Write, first: &str, rest: &str, text: &str) -> fmt::Result {
+pub(super) fn wrap(f: &mut impl fmt::Write, first: &str, rest: &str, text: &str) -> fmt::Result {
     let width_of = |text: &str| {
         if text.is_ascii() {
             text.len()

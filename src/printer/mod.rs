@@ -13,6 +13,8 @@
 //! * [`json`]: JSON with Python's `repr` digits for every float, and the
 //!   one policy for `inf` and `nan`;
 //! * [`line`](mod@line): vLLM's line as JSON (`reduce --format json`);
+//! * [`plan`]: a deployment's expected transfers and line, as text or JSON
+//!   (`plan`);
 //! * [`record`]: a KV line read from a log, as JSON or CSV (`parse`);
 //! * [`run`]: a run of KV lines summarized, as text or JSON (`summarize`).
 
@@ -20,6 +22,7 @@ pub mod explanation;
 pub mod json;
 pub mod line;
 pub mod numbers;
+pub mod plan;
 pub mod record;
 pub mod run;
 pub mod words;

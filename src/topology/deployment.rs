@@ -156,6 +156,20 @@ impl Deployment {
         }
     }
 
+    /// The same deployment with the request's blocks laid out as `layout`.
+    ///
+    /// ```
+    /// # use nixl_kv_metrics::topology::*;
+    /// let d = Deployment::new(ModelGeometry::QWEN3_0_6B, Parallelism::tp(1),
+    ///     Parallelism::tp(1), Mode::Pull, BlockLayout::Contiguous)?;
+    /// let scattered = d.with_layout(BlockLayout::Scattered);
+    /// assert_eq!(scattered.plan(64, 0)?.transfers[0].descriptors, 28 * 4);
+    /// # Ok::<(), TopologyError>(())
+    /// ```
+    pub fn with_layout(self, layout: BlockLayout) -> Deployment {
+        Deployment { layout, ..self }
+    }
+
     /// The same deployment under another NIXL merge rule (by default
     /// [`NixlMerge::DenseStrides`], NIXL 1.4 on).
     pub fn with_nixl_merge(self, merge: NixlMerge) -> Deployment {

@@ -19,7 +19,11 @@
 //! from the rank that issues the transfers; bytes and descriptor counts
 //! follow how the connector builds its descriptor lists (region-major, one
 //! descriptor per region and block) and how NIXL's `makeXferReq` merges
-//! runs that are contiguous on both sides.
+//! runs that are contiguous on both sides. A model's geometry can be read
+//! from its Hugging Face config ([`ModelConfig`]); which pairings a vLLM
+//! release accepts, and how it registers the KV cache, is
+//! [`Deployment::for_release`]; [`Deployment::figures`] gives what one
+//! request costs, as `nixl-kv-metrics plan` prints it.
 //!
 //! ```
 //! use nixl_kv_metrics::topology::{BlockLayout, Deployment, Instance, Mode, ModelGeometry, Parallelism};
@@ -42,12 +46,18 @@
 
 use std::fmt;
 
+mod compat;
 mod deployment;
+mod figures;
+mod hf_config;
 mod model;
 mod plan;
 mod registration;
 
+pub use compat::Refusal;
 pub use deployment::{BlockLayout, Deployment};
+pub use figures::{Descriptors, ExpectedLine, LineFit, RequestFigures};
+pub use hf_config::{ConfigError, MAX_CONFIG_BYTES, ModelConfig};
 pub use model::{Dtype, ModelGeometry};
 pub use plan::{Notification, PlannedTransfer, RequestPlan};
 pub use registration::{

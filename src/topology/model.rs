@@ -26,6 +26,21 @@ impl Dtype {
             Dtype::Fp8 => 1,
         }
     }
+
+    /// The name vLLM's `--kv-cache-dtype` (and a config's `torch_dtype`)
+    /// gives it.
+    ///
+    /// ```
+    /// use nixl_kv_metrics::topology::Dtype;
+    /// assert_eq!(Dtype::Bf16.name(), "bfloat16");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dtype::Bf16 => "bfloat16",
+            Dtype::Fp16 => "float16",
+            Dtype::Fp8 => "fp8",
+        }
+    }
 }
 
 /// What the KV cache of one token looks like, and how it is paged.
@@ -52,7 +67,10 @@ impl Dtype {
 pub struct ModelGeometry {
     /// Decoder layers holding a KV cache (`num_hidden_layers`).
     pub layers: u32,
-    /// KV heads of the whole model (`num_key_value_heads`); unused for MLA.
+    /// KV heads of the whole model (`num_key_value_heads`). For MLA they
+    /// size nothing (the latent is one per token and layer); only vLLM's
+    /// pairing checks before 0.21.0 read them, and 0 stands for unknown
+    /// ([`Deployment::for_release`](super::Deployment::for_release)).
     pub kv_heads: u32,
     /// Elements per head (`head_dim`); unused for MLA.
     pub head_dim: u32,
@@ -78,12 +96,13 @@ impl ModelGeometry {
 
     /// DeepSeek-V3 (MLA): 61 layers caching a 576-element latent per token,
     /// the compressed KV of `kv_lora_rank` 512 plus the `qk_rope_head_dim` 64
-    /// rotary key (`deepseek-ai/DeepSeek-V3` `config.json`). MLA backends
+    /// rotary key, and 128 `num_key_value_heads` that no cache is sized by
+    /// (`deepseek-ai/DeepSeek-V3` `config.json`). MLA backends
     /// often run with larger blocks (64 tokens): see
     /// [`ModelGeometry::with_block_size`].
     pub const DEEPSEEK_V3: ModelGeometry = ModelGeometry {
         layers: 61,
-        kv_heads: 1,
+        kv_heads: 128,
         head_dim: 576,
         dtype_bytes: 2,
         block_size: 16,

@@ -13,6 +13,7 @@ mod golden;
 mod golden_prometheus;
 mod laws;
 mod logs;
+mod plan;
 mod promtool;
 mod realstack;
 mod topology;
