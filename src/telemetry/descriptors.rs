@@ -150,7 +150,7 @@ impl MakeXfer {
 }
 
 /// The `descCount` NIXL reports for a transfer of `local[i]` ← `remote[i]`
-/// made as `how` (see the [module](self) example).
+/// made as `how`.
 ///
 /// ```
 /// use nixl_kv_metrics::telemetry::{Descriptor, MakeXfer, Prepared, desc_count};
