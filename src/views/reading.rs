@@ -125,11 +125,11 @@ pub struct Sums {
     /// Descriptors in all: `Σ n × Avg number of descriptors`.
     pub descriptors: Bounded,
     /// `Num failed transfers`, summed.
-    pub failed_transfers: Option<u64>,
+    pub failed_transfers: Option<u128>,
     /// `Num KV expired reqs`, summed.
-    pub kv_expired_reqs: Option<u64>,
+    pub kv_expired_reqs: Option<u128>,
     /// `Num notifs after expiry`, summed.
-    pub notifs_after_expiry: Option<u64>,
+    pub notifs_after_expiry: Option<u128>,
 }
 
 impl AddAssign for Sums {
@@ -140,7 +140,7 @@ impl AddAssign for Sums {
         self.xfer_ms = self.xfer_ms + other.xfer_ms;
         self.post_ms = self.post_ms + other.post_ms;
         self.descriptors = self.descriptors + other.descriptors;
-        let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        let add = |a: Option<u128>, b: Option<u128>| match (a, b) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
@@ -183,7 +183,7 @@ impl LineReading {
         };
         let count = |field: Field| match record.get(field) {
             // The parser reads counts of up to 64 bits.
-            Some(Value::Int(i)) => u64::try_from(i).ok(),
+            Some(Value::Int(i)) => u128::try_from(i).ok(),
             _ => None,
         };
         let n = record.transfers();

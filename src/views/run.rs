@@ -158,9 +158,9 @@ pub struct Totals {
     /// The last timestamp seen.
     pub last_timestamp: Option<String>,
     /// Successful transfers, all lines (0.11.0's counters included).
-    pub transfers: u64,
+    pub transfers: u128,
     /// Successful transfers of the lines with averages.
-    pub timed_transfers: u64,
+    pub timed_transfers: u128,
     /// The lines' totals and counts, summed over the lines with averages.
     pub sums: Sums,
     /// What the lines bound about the run's P90 transfer time (ms).
@@ -200,12 +200,12 @@ impl Totals {
             self.debug_lines += 1;
         }
         let n = record.transfers();
-        self.transfers += n;
+        self.transfers += u128::from(n);
         let Some(reading) = reading else {
             return;
         };
         self.timed_lines += 1;
-        self.timed_transfers += n;
+        self.timed_transfers += u128::from(n);
         if n == 0 {
             self.zero_lines += 1;
         }

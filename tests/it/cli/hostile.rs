@@ -195,3 +195,24 @@ fn directories_devices_and_fifos() {
     writer.join().unwrap();
     assert_prints(&output, super::FOUR_LINE_F6);
 }
+
+#[test]
+fn counts_summed_past_64_bits_stay_exact() {
+    // Python prints any int; two lines of 2⁶⁴ − 1 transfers (and failures)
+    // sum to a count no u64 holds, and summarize adds them exactly.
+    let line = "KV Transfer metrics: Num successful transfers=18446744073709551615, \
+        Avg xfer time (ms)=1.381, P90 xfer time (ms)=2.601, Avg post time (ms)=0.672, \
+        P90 post time (ms)=0.801, Avg MB per transfer=2.25, Throughput (MB/s)=1629.549, \
+        Avg number of descriptors=72.0, Num failed transfers=18446744073709551615, \
+        Num KV expired reqs=1, Num notifs after expiry=0\n";
+    let output = bounded(
+        &["summarize", "--format", "json"],
+        "huge-counts.log",
+        line.repeat(2).as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let json = text(&output.stdout);
+    // transfers, timed_transfers and failed_transfers, overall and for the
+    // one engine.
+    assert_eq!(json.matches(":36893488147419103230,").count(), 6, "{json}");
+}
