@@ -163,9 +163,11 @@ pub enum ReleaseError {
 impl fmt::Display for ReleaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Quoted short and escaped: the text may be anything a user typed.
             ReleaseError::Invalid(text) => write!(
                 f,
-                "{text:?} is not a vLLM release: expected MAJOR.MINOR[.PATCH], e.g. 0.33.0"
+                "{} is not a vLLM release: expected MAJOR.MINOR[.PATCH], e.g. 0.33.0",
+                crate::printer::words::excerpt(text.as_bytes())
             ),
             ReleaseError::NoNixlStats(release) => write!(
                 f,

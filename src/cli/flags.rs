@@ -102,13 +102,7 @@ pub fn engine(text: &str) -> Result<usize, String> {
 /// `--vllm`: a vLLM release, `MAJOR.MINOR[.PATCH]` (whether it has NIXL
 /// stats is [`family_of`](super::family_of)'s to say).
 pub fn release(text: &str) -> Result<Release, String> {
-    text.parse().map_err(|error| match error {
-        ReleaseError::Invalid(_) => format!(
-            "{} is not a vLLM release: expected MAJOR.MINOR[.PATCH], e.g. 0.33.0",
-            excerpt(text.as_bytes())
-        ),
-        other => other.to_string(),
-    })
+    text.parse().map_err(|error: ReleaseError| error.to_string())
 }
 
 #[cfg(test)]
