@@ -182,8 +182,7 @@ impl LineReading {
                 .map_or(Bounded::ZERO, |value| Bounded::printed(value, field))
         };
         let count = |field: Field| match record.get(field) {
-            // The parser reads counts of up to 64 bits.
-            Some(Value::Int(i)) => u128::try_from(i).ok(),
+            Some(Value::Int(i)) => Some(i),
             _ => None,
         };
         let n = record.transfers();
