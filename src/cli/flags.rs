@@ -102,7 +102,8 @@ pub fn engine(text: &str) -> Result<usize, String> {
 /// `--vllm`: a vLLM release, `MAJOR.MINOR[.PATCH]` (whether it has NIXL
 /// stats is [`family_of`](super::family_of)'s to say).
 pub fn release(text: &str) -> Result<Release, String> {
-    text.parse().map_err(|error: ReleaseError| error.to_string())
+    text.parse()
+        .map_err(|error: ReleaseError| error.to_string())
 }
 
 #[cfg(test)]

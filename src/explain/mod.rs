@@ -184,7 +184,7 @@ pub struct Explanation {
     /// The deployment assumed.
     pub context: Context,
     /// `Num successful transfers` (or 0.11.0's counter).
-    pub transfers: u64,
+    pub transfers: u128,
     /// Transfers per request, when the TP sizes are known.
     pub per_request: Option<u64>,
     /// Why a request takes that many transfers, in words, when the TP sizes
@@ -242,14 +242,14 @@ impl Explanation {
     /// assert_eq!(Context::unknown().explain(&record).candidates(), vec![(1, 6), (2, 3)]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn candidates(&self) -> Vec<(u32, u64)> {
+    pub fn candidates(&self) -> Vec<(u32, u128)> {
         if self.transfers == 0 {
             return Vec::new();
         }
         [1u32, 2, 4, 8]
             .into_iter()
-            .filter(|&tp| self.transfers.is_multiple_of(u64::from(tp)))
-            .map(|tp| (tp, self.transfers / u64::from(tp)))
+            .filter(|&tp| self.transfers.is_multiple_of(u128::from(tp)))
+            .map(|tp| (tp, self.transfers / u128::from(tp)))
             .collect()
     }
 

@@ -62,8 +62,8 @@ pub(super) struct Explainer<'a> {
     /// The line's reading; `None` for 0.11.0's counter.
     pub(super) reading: Option<LineReading>,
     /// The line's transfers.
-    pub(super) n: u64,
-    pub(super) per_request: Option<u64>,
+    pub(super) n: u128,
+    pub(super) per_request: Option<u128>,
     /// `READ` or `WRITE`.
     pub(super) verb: &'static str,
     /// `decode` or `prefill`: the instance that records transfers.
@@ -77,7 +77,7 @@ impl<'a> Explainer<'a> {
             record,
             reading: LineReading::new(record, context.interval()),
             n: record.transfers(),
-            per_request: context.transfers_per_request(),
+            per_request: context.transfers_per_request().map(u128::from),
             verb: context.mode().operation(),
             recorder: context.mode().recorder(),
         }
@@ -91,7 +91,7 @@ impl<'a> Explainer<'a> {
             record: self.record.clone(),
             context: self.context,
             transfers: self.n,
-            per_request: self.per_request,
+            per_request: self.context.transfers_per_request(),
             why_per_request: per_request_reason(&self.context),
             reading: self.reading,
             fields,
@@ -101,7 +101,7 @@ impl<'a> Explainer<'a> {
     }
 
     /// `4 READs`.
-    pub(super) fn transfers(&self, n: u64) -> String {
+    pub(super) fn transfers(&self, n: u128) -> String {
         plural(n, self.verb)
     }
 
@@ -266,7 +266,7 @@ impl<'a> Explainer<'a> {
                 }
             }
             None => {
-                let readings: Vec<String> = [1u64, 2, 4, 8]
+                let readings: Vec<String> = [1u128, 2, 4, 8]
                     .into_iter()
                     .filter(|&tp| n.is_multiple_of(tp))
                     .map(|tp| format!("{} at TP {tp}", plural(n / tp, "request")))

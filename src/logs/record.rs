@@ -266,12 +266,11 @@ impl KvRecord {
     /// assert_eq!(record.transfers(), 3);
     /// # Ok::<(), nixl_kv_metrics::logs::ErrorKind>(())
     /// ```
-    pub fn transfers(&self) -> u64 {
+    pub fn transfers(&self) -> u128 {
         match self.fields[0].value {
-            // The parser reads counts of up to 64 bits.
-            Value::Int(n) => u64::try_from(n).unwrap_or(u64::MAX),
+            Value::Int(n) => n,
             // Validation accepts only ints for counts.
-            Value::Float(x) => x as u64,
+            Value::Float(x) => x as u128,
         }
     }
 

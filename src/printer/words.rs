@@ -2,16 +2,18 @@
 
 use std::fmt::Write;
 
-/// `count` and `noun`, with an `s` unless there is exactly one.
+/// `count` and `noun`, with an `s` unless there is exactly one. Any unsigned
+/// count: Python's ints, and so a line's counts, have no limit.
 ///
 /// ```
 /// use nixl_kv_metrics::printer::words::plural;
 ///
-/// assert_eq!(plural(1, "READ"), "1 READ");
-/// assert_eq!(plural(0, "line"), "0 lines");
-/// assert_eq!(plural(2, "line"), "2 lines");
+/// assert_eq!(plural(1_u64, "READ"), "1 READ");
+/// assert_eq!(plural(0_u32, "line"), "0 lines");
+/// assert_eq!(plural(u64::MAX as u128 + 1, "line"), "18446744073709551616 lines");
 /// ```
-pub fn plural(count: u64, noun: &str) -> String {
+pub fn plural(count: impl Into<u128>, noun: &str) -> String {
+    let count = count.into();
     if count == 1 {
         format!("1 {noun}")
     } else {

@@ -80,7 +80,7 @@ pub struct LineReading {
     /// The logging interval assumed.
     pub interval: Duration,
     /// `Num successful transfers`: `n`.
-    pub transfers: u64,
+    pub transfers: u128,
     /// `Avg xfer time (ms)` and its rounding.
     pub avg_xfer_ms: Bounded,
     /// `P90 xfer time (ms)` and its rounding.

@@ -74,7 +74,7 @@ pub struct P90Bounds {
 
 impl P90Bounds {
     /// Bounds from one line's printed P90 and average (with `n > 0`).
-    fn line(p90: Bounded, avg: Bounded, n: u64) -> P90Bounds {
+    fn line(p90: Bounded, avg: Bounded, n: u128) -> P90Bounds {
         let largest_sample = avg.scale(n as f64).max;
         P90Bounds {
             lines: 1,
@@ -200,12 +200,12 @@ impl Totals {
             self.debug_lines += 1;
         }
         let n = record.transfers();
-        self.transfers += u128::from(n);
+        self.transfers += n;
         let Some(reading) = reading else {
             return;
         };
         self.timed_lines += 1;
-        self.timed_transfers += u128::from(n);
+        self.timed_transfers += n;
         if n == 0 {
             self.zero_lines += 1;
         }

@@ -237,7 +237,7 @@ fn golden_views_bound_the_true_values() {
         let mut samples = Samples::default();
         samples.collect(&case["input"]);
         assert_eq!(
-            samples.xfer.len() as u64,
+            samples.xfer.len() as u128,
             record.transfers(),
             "{family} {name}"
         );

@@ -29,7 +29,7 @@ type Line = Series<LoadPoint>;
 struct LoadPoint {
     rate: f64,
     /// `Num successful transfers` of the decode instance's first line.
-    transfers: u64,
+    transfers: u128,
     /// `Throughput (MB/s)` on that line.
     logged_mib_s: f64,
     /// `n × Avg MB per transfer / interval`, from the printed line.
