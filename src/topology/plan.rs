@@ -216,7 +216,10 @@ impl Deployment {
         // K and V (twice a head's elements per token and layer), or MLA's latent.
         let per_token_layer = match model.mla_latent_width {
             Some(latent) => u64::from(latent),
-            None => 2 * self.heads_per_transfer() * u64::from(model.head_dim),
+            None => [2, self.heads_per_transfer(), u64::from(model.head_dim)]
+                .into_iter()
+                .try_fold(1u64, u64::checked_mul)
+                .ok_or(TopologyError::Overflow)?,
         };
         let bytes = [
             u64::from(blocks),
@@ -234,7 +237,10 @@ impl Deployment {
             BlockLayout::Scattered => blocks,
         };
         let per_block = u64::from(self.registration().per_layer_and_block());
-        let unmerged = u64::from(layers) * per_block * blocks;
+        let unmerged = [u64::from(layers), per_block, blocks]
+            .into_iter()
+            .try_fold(1u64, u64::checked_mul)
+            .ok_or(TopologyError::Overflow)?;
         let merged = self.descriptor_count(blocks, runs);
         let fit = |n: u64| u32::try_from(n).map_err(|_| TopologyError::Overflow);
         Ok((bytes, fit(unmerged)?, fit(merged)?))

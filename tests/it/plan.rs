@@ -616,3 +616,18 @@ fn explain_reads_a_line_against_the_model() {
     let output = run(&["explain", "--model", model, line], b"");
     assert!(refusal(&output).contains("a model needs the TP sizes"));
 }
+
+/// Sizes whose products pass 64 bits (bytes per transfer, descriptors) are
+/// refused in one line, never wrapped or a panic.
+#[test]
+fn sizes_past_64_bits_are_refused() {
+    let max = u32::MAX.to_string();
+    for geometry in [
+        format!("--layers {max} --kv-heads {max} --head-dim {max}"),
+        format!("--layers {max} --kv-lora-rank 4294967000 --qk-rope-head-dim 64"),
+    ] {
+        let args = format!("{geometry} --tp 1 --tokens {max} --block-size 16");
+        let refused = plan_words(&args).expect_err(&args);
+        assert!(refused.contains("too large to represent"), "{refused}");
+    }
+}
