@@ -139,27 +139,19 @@ fn read_steps<R: Read>(
     family: Family,
     sink: &mut impl Sink,
 ) -> Result<(), InputError> {
-    lexer.expect(Next::ListStart, "the list of steps")?;
-    if lexer.peek()? == Next::ListEnd {
-        lexer.bump();
-    } else {
-        for step in 0.. {
-            let place = Place {
-                step: Some(step),
-                worker: None,
-            };
-            if lexer.peek()? != Next::ListStart {
-                return Err(lexer.expected(
-                    &place.to_string(),
-                    "a step (a list of per-worker stats dicts or nulls)",
-                ));
-            }
-            read_workers(lexer, family, Some(step), sink)?;
-            if !list_continues(lexer, place)? {
-                break;
-            }
+    let place_of = |step| Place {
+        step: Some(step),
+        worker: None,
+    };
+    read_each(lexer, "the list of steps", place_of, |lexer, place| {
+        if lexer.peek()? != Next::ListStart {
+            return Err(lexer.expected(
+                &place.to_string(),
+                "a step (a list of per-worker stats dicts or nulls)",
+            ));
         }
-    }
+        read_workers(lexer, family, place.step, sink)
+    })?;
     match lexer.peek()? {
         Next::ObjectEnd => {
             lexer.bump();
@@ -184,35 +176,56 @@ fn read_workers<R: Read>(
     step: Option<usize>,
     sink: &mut impl Sink,
 ) -> Result<(), InputError> {
-    lexer.expect(Next::ListStart, "a list of per-worker stats dicts")?;
-    if lexer.peek()? == Next::ListEnd {
-        lexer.bump();
-        sink.end_step();
-        return Ok(());
-    }
-    for worker in 0.. {
-        let place = Place {
-            step,
-            worker: Some(worker),
-        };
-        match lexer.peek()? {
-            Next::ObjectStart => {
-                lexer.bump();
-                sink.worker(Some(read_entries(lexer, family, None, place)?));
-            }
-            Next::Word if lexer.word("null")? => sink.worker(None),
-            other => {
-                return Err(lexer.error(format!(
+    let place_of = |worker| Place {
+        step,
+        worker: Some(worker),
+    };
+    read_each(
+        lexer,
+        "a list of per-worker stats dicts",
+        place_of,
+        |lexer, place| {
+            match lexer.peek()? {
+                Next::ObjectStart => {
+                    lexer.bump();
+                    sink.worker(Some(read_entries(lexer, family, None, place)?));
+                }
+                Next::Word if lexer.word("null")? => sink.worker(None),
+                other => {
+                    return Err(lexer.error(format!(
                     "{place}expected a stats dict, or null for a worker that shipped nothing; found {}",
                     other.describe()
                 )));
+                }
             }
-        }
+            Ok(())
+        },
+    )?;
+    sink.end_step();
+    Ok(())
+}
+
+/// Reads `[item, ...]` (`what`, for the message when it is not a list),
+/// each item by `item` at its place (`place_of` its index), one at a time:
+/// a list of any length costs no memory.
+fn read_each<R: Read>(
+    lexer: &mut Lexer<R>,
+    what: &str,
+    place_of: impl Fn(usize) -> Place,
+    mut item: impl FnMut(&mut Lexer<R>, Place) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    lexer.expect(Next::ListStart, what)?;
+    if lexer.peek()? == Next::ListEnd {
+        lexer.bump();
+        return Ok(());
+    }
+    for index in 0.. {
+        let place = place_of(index);
+        item(lexer, place)?;
         if !list_continues(lexer, place)? {
             break;
         }
     }
-    sink.end_step();
     Ok(())
 }
 
