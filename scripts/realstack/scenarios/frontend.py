@@ -15,18 +15,16 @@ The pipeline itself is pipeline.py's (its one shim: a scripted clock).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import os
 import random
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import vllm_api
 from pipeline import Pipeline, Unsupported
+from processes import main_in_parts
 from tiny_models import GQA, model_dir
 
 #: Seconds between two log() calls (vLLM's default VLLM_LOG_STATS_INTERVAL).
@@ -220,27 +218,9 @@ def run_level(level: str, out: Path) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--level", help="run the cases of one logging level here (internal)")
-    args = ap.parse_args()
-    if args.level:
-        run_level(args.level, args.out)
-        return 0
-    failures = 0
-    with args.out.open("w") as out:
-        for level in dict.fromkeys(c.level for c in CASES):
-            part = args.out.with_suffix(f".{level}.part")
-            env = dict(os.environ, VLLM_LOGGING_LEVEL=level)
-            done = subprocess.run([sys.executable, __file__, "--level", level, "--out", str(part)],
-                                  env=env, timeout=900)
-            if done.returncode != 0:
-                failures += 1
-                print(f"frontend: level {level} exited {done.returncode}", file=sys.stderr)
-                continue
-            out.write(part.read_text())
-            part.unlink()
-    return 1 if failures else 0
+    levels = dict.fromkeys(c.level for c in CASES)
+    return main_in_parts(__file__, "--level", run_level,
+                         ((level, {"VLLM_LOGGING_LEVEL": level}) for level in levels), timeout=900)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -42,6 +41,7 @@ os.environ.setdefault("VLLM_NIXL_SIDE_CHANNEL_HOST", "127.0.0.1")
 
 import vllm_api  # noqa: E402 - also sets the offline / cache environment
 from nixl_spy import watch  # noqa: E402
+from processes import free_port  # noqa: E402
 from tiny_models import GQA, MLA, model_dir  # noqa: E402
 from worker_watch import watch as watch_worker  # noqa: E402
 
@@ -349,13 +349,6 @@ def write(path: Path, data) -> None:
                               else str(o)))
     tmp.rename(path)
 
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_listener(r: "Rank", payloads: list[bytes], stop) -> int:

@@ -19,12 +19,12 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from processes import free_port
 from tiny_models import GQA, MLA, scratch
 
 HERE = Path(__file__).resolve().parent
@@ -69,13 +69,6 @@ def sessions(mode: str) -> dict[str, dict]:
                                                      "d_tp": d, "mode": mode, "telemetry": "n"}
     return out
 
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run_ranks(name: str, spec: dict, timeout: float = 900.0) -> tuple[Path, list[dict]]:

@@ -17,15 +17,13 @@ writes one JSON object per case to CASES.jsonl. The cases:
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from nixl_pair import Initiator, descriptors, environment, now
+from processes import main_in_parts
 
 #: name -> (environment overrides, capture_telemetry, num_threads, case groups).
 #: A None value removes the variable. vLLM's agents capture telemetry; 0.34's
@@ -229,29 +227,9 @@ def session(name: str, out: Path) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--session", help="run one session in this process (internal)")
-    args = ap.parse_args()
-    if args.session:
-        session(args.session, args.out)
-        return 0
-    failures = 0
-    with args.out.open("w") as out:
-        for name, (overrides, *_rest) in SESSIONS.items():
-            env = dict(os.environ)
-            for k, v in overrides.items():
-                env.pop(k, None) if v is None else env.__setitem__(k, v)
-            part = args.out.with_suffix(f".{name}.part")
-            done = subprocess.run([sys.executable, __file__, "--session", name, "--out", str(part)],
-                                  env=env, timeout=600)
-            if done.returncode != 0:
-                failures += 1
-                print(f"nixl-telemetry: session {name} exited {done.returncode}", file=sys.stderr)
-                continue
-            out.write(part.read_text())
-            part.unlink()
-    return 1 if failures else 0
+    return main_in_parts(__file__, "--session", session,
+                         ((name, overrides) for name, (overrides, *_rest) in SESSIONS.items()),
+                         timeout=600)
 
 
 if __name__ == "__main__":
