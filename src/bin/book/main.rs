@@ -1,6 +1,7 @@
 //! Builds the book: `cargo book` (an alias for
 //! `cargo run --quiet --features book --bin book --`) writes
-//! `target/book/index.html`, with no `cargo install mdbook`.
+//! `target/book/index.html`, with no `cargo install mdbook`, then fails if a
+//! pinned deep link is missing from the HTML ([`pinned_ids`]).
 //!
 //! ```text
 //! book [build]                      build the book in-process
@@ -14,6 +15,7 @@
 //! by the same code, keeping its place in the order (after `links`).
 
 mod figures;
+mod pinned_ids;
 mod preprocessor;
 mod svg;
 
@@ -93,10 +95,9 @@ fn build() -> Result<()> {
         .map_err(|e| e.context("book.toml: invalid [output.html] table"))?;
     book.with_preprocessor(Nixl);
     book.build()?;
-    println!(
-        "book written to {}",
-        book.build_dir_for("html").join("index.html").display()
-    );
+    let html_dir = book.build_dir_for("html");
+    pinned_ids::check(&html_dir)?;
+    println!("book written to {}", html_dir.join("index.html").display());
     Ok(())
 }
 

@@ -438,7 +438,7 @@ mod tests {
         );
         assert!(
             row("vllm:nixl_num_notifications_after_expiry")
-                .contains("| pull: prefill<br>push: prefill | vLLM 0.32.0 |")
+                .contains("| pull: prefill<br>push: decode | vLLM 0.32.0 |")
         );
         let nested = expand_ok("{{#nixl prometheus-metrics}}\n", "reference/glossary.md");
         assert!(nested.contains("](../prometheus.md#vllm-nixl-num-descriptors)"));
