@@ -205,6 +205,11 @@ pub const DEEP_LINKS: &[DeepLink] = &[
         "q2",
         "How many transfers should one request produce?",
     ),
+    DeepLink::new(
+        Q,
+        "count-not-multiple-of-tp",
+        "The count is not a multiple of my TP size. Is a rank missing?",
+    ),
     DeepLink::aliased(
         Q,
         "avg-mb-per-transfer",
