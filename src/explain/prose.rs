@@ -191,13 +191,14 @@ impl<'a> Explainer<'a> {
                 Field::AvgNumberOfDescriptors,
                 format!(
                     "NIXL descriptors per {verb}, counted after NIXL merged runs that are \
-                     contiguous on both sides: about one per {} when a request's blocks are \
-                     contiguous, up to that times the blocks read when they are scattered{}. \
-                     {} in all.",
+                     contiguous on both sides: about one per layer {} when a request's blocks \
+                     are contiguous, up to that times the blocks read when they are \
+                     scattered{}. {} in all.",
                     if self.context.mla() {
-                        "layer (MLA: one latent region per layer)"
+                        "(MLA: one latent region per layer, in every release)"
                     } else {
-                        "K or V region (2 per layer)"
+                        "from vLLM 0.26, which packs K and V into one region (two per layer up \
+                         to 0.22; 0.23 to 0.25 merge no blocks)"
                     },
                     if self.head_sliced() {
                         " or, as here, head slices of blocks (prefill and decode hold \
