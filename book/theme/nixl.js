@@ -35,3 +35,21 @@
         .querySelectorAll('main :is(h1, h2, h3, h4, h5, h6), main :not(pre) > code')
         .forEach(allowBreaks);
 })();
+
+// Tables in a <div class="nixl-cards"> become labelled cards on a phone
+// (book/theme/nixl.css): each cell gets its column's name to show.
+(function () {
+    'use strict';
+    document.querySelectorAll('.nixl-cards table').forEach(function (table) {
+        const names = Array.from(table.querySelectorAll('thead th'), function (th) {
+            return th.textContent.trim();
+        });
+        table.querySelectorAll('tbody tr').forEach(function (row) {
+            Array.from(row.cells).forEach(function (cell, i) {
+                if (names[i]) {
+                    cell.dataset.label = names[i];
+                }
+            });
+        });
+    });
+})();
