@@ -26,6 +26,13 @@ pub fn styled_table(kind: &str, table: &str) -> String {
     format!("<div class=\"nixl-table nixl-{kind}\">\n\n{table}\n</div>")
 }
 
+/// [`styled_table`] for a table whose columns hold sentences: on a phone
+/// its rows become labelled cards (`nixl-cards` in book/theme/nixl.css), as
+/// no column widths fit it into a phone's width.
+pub fn card_table(kind: &str, table: &str) -> String {
+    format!("<div class=\"nixl-table nixl-cards nixl-{kind}\">\n\n{table}\n</div>")
+}
+
 /// Rows of a Markdown table in `text` (lines starting with `|`).
 #[cfg(test)]
 pub fn rows(text: &str) -> Vec<&str> {

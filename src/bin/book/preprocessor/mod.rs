@@ -205,7 +205,7 @@ mod tests {
         );
         assert!(
             out.starts_with(
-                "# Fields\n\n\n<div class=\"nixl-table nixl-field-reference\">\n\n| Field |"
+                "# Fields\n\n\n<div class=\"nixl-table nixl-cards nixl-field-reference\">\n\n| Field |"
             ),
             "{out}"
         );

@@ -14,7 +14,7 @@ use nixl_kv_metrics::release::Family;
 use nixl_kv_metrics::topology::{Instance, Mode};
 
 use super::GENERATED_DIR;
-use super::markdown::{breakable_code, cell, code, styled_table};
+use super::markdown::{breakable_code, card_table, cell, code, styled_table};
 use super::releases::{newest, releases_cell};
 
 /// The file name of the Grafana dashboard in [`GENERATED_DIR`]: that of the
@@ -180,7 +180,7 @@ pub fn prometheus_metrics(root: &str) -> String {
             )),
         );
     }
-    styled_table("prometheus-metrics", &out)
+    card_table("prometheus-metrics", &out)
 }
 
 /// A bucket bound in the unit people read: `5 ms`, `1 s`, `2 KiB`, `10`.

@@ -7,7 +7,7 @@ use nixl_kv_metrics::field::Field;
 use nixl_kv_metrics::release::{FailureMark, Family, Rounding};
 use nixl_kv_metrics::topology::{Backend, KvRegistration};
 
-use super::markdown::{cell, code, styled_table};
+use super::markdown::{card_table, cell, code, styled_table};
 
 /// A field's name as inline code, linked to its section in fields.md.
 fn field_link(field: Field, root: &str) -> String {
@@ -92,7 +92,7 @@ pub fn field_reference(root: &str) -> String {
             families_cell(&families),
         );
     }
-    styled_table("field-reference", &out)
+    card_table("field-reference", &out)
 }
 
 /// The table behind `{{#nixl release-families}}`: one column per family,
@@ -223,7 +223,7 @@ pub fn kv_registrations() -> String {
         }
     }
     out.push_str("| any MLA backend | every release | one latent region | L × R |\n");
-    styled_table("registrations", &out)
+    card_table("registrations", &out)
 }
 
 #[cfg(test)]
