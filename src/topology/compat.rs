@@ -207,24 +207,35 @@ impl Deployment {
     /// # Ok::<(), TopologyError>(())
     /// ```
     pub fn for_release(self, release: Release, backend: Backend) -> Result<Deployment, Refusal> {
-        self.check_pairing(release)?;
+        self.check_connector(release)?;
+        // The attention backend is chosen when the workers load the model,
+        // before any request and so before any handshake: an MLA model the
+        // CPU platform refuses never gets to meet the other instance
+        // (measured on 0.15.1: `pull-mla-p2d1` stops at startup with
+        // "MLA is not supported on CPU.", not at the handshake).
         if self.model().is_mla() && backend == Backend::Cpu && release < CPU_MLA {
             return Err(Refusal::NoCpuMla(release));
         }
+        self.check_pairing(release)?;
         let registration = KvRegistration::of(release, backend, self.model().is_mla())
             .map_err(Refusal::Unregistrable)?;
         Ok(self.with_registration(registration))
     }
 
-    /// The release's rules for the two TP sizes, in the order vLLM meets
-    /// them: the connector, then each handshake's validation.
-    fn check_pairing(&self, release: Release) -> Result<(), Refusal> {
+    /// Whether the release has the connector: stats, and push mode.
+    fn check_connector(&self, release: Release) -> Result<(), Refusal> {
         if release < Release::FIRST_WITH_STATS {
             return Err(Refusal::NoNixlStats(release));
         }
         if self.mode() == Mode::Push && release < PUSH {
             return Err(Refusal::NoPush(release));
         }
+        Ok(())
+    }
+
+    /// The release's rules for the two TP sizes, checked by each
+    /// handshake's validation.
+    fn check_pairing(&self, release: Release) -> Result<(), Refusal> {
         let (prefill, decode) = (self.prefill().tp, self.decode().tp);
         if prefill > decode && release < SMALLER_DECODE_TP {
             return Err(Refusal::DecodeTpSmaller {
@@ -379,5 +390,27 @@ mod tests {
                 .contains("does not run MLA models on CPU")
         );
         assert!(mla.for_release(CPU_MLA, Backend::Cpu).is_ok());
+    }
+
+    #[test]
+    fn cpu_mla_refusal_comes_before_the_handshake() {
+        // One latent head: before 0.21.0 prefill TP 2 > decode TP 1 would fail
+        // the handshake, but on CPU the workers stop earlier, at startup.
+        let tiny_mla = ModelGeometry {
+            kv_heads: 1,
+            ..ModelGeometry::DEEPSEEK_V3
+        };
+        let tp = Parallelism::tp;
+        let d = Deployment::new(tiny_mla, tp(2), tp(1), Mode::Pull, BlockLayout::Contiguous);
+        let release = Release::new(0, 15, 1);
+        assert_eq!(
+            d.unwrap().for_release(release, Backend::Cpu).unwrap_err(),
+            Refusal::NoCpuMla(release)
+        );
+        let refused = verdict(tiny_mla, 2, 1, Mode::Pull, "0.15.1").unwrap();
+        assert!(
+            refused.contains("refuses prefill TP 2 > decode TP 1"),
+            "{refused}"
+        );
     }
 }

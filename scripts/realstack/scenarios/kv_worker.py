@@ -240,7 +240,8 @@ def case(name: str, spec: dict, attempts: int = 3) -> dict:
     load = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
     p_ranks = [load(d / f"P{r}.json") for r in range(spec["p_tp"])]
     d_ranks = [load(d / f"D{r}.json") for r in range(spec["d_tp"])]
-    out = {"name": name, "config": {**spec, "block_size_requested": 32,
+    model = {GQA.name: GQA, MLA.name: MLA}[spec["geometry"]].as_dict()
+    out = {"name": name, "config": {**spec, "model": model, "block_size_requested": 32,
                                     "num_blocks": NUM_BLOCKS,
                                     "connector": "NixlConnector"},
            "processes": status, "failed": failed, "attempts": attempt,

@@ -11,7 +11,7 @@ use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::telemetry::{MakeXfer, Prepared, XferTelemetry, desc_count, total_bytes};
 use nixl_kv_metrics::topology::{
     Backend, BlockLayout, Deployment, Dtype, KvRegistration, Mode, ModelGeometry, Parallelism,
-    cross_layer_saving,
+    Refusal, cross_layer_saving,
 };
 use serde_json::Value;
 
@@ -29,15 +29,65 @@ pub(super) fn check(fixture: &Fixture) -> usize {
             return Ok(true);
         }
         if case["ran"] != true {
-            // vLLM could not be driven (the case's `failed` says how far it got).
+            // vLLM stopped before the first request (the case's `failed` says
+            // how far it got): only where the crate says this release does not
+            // run the session on CPU, for the reason vLLM gave.
             ensure!(
                 !list_or_empty(&case["failed"]),
                 "a case that did not run, with no reason"
             );
-            return Ok(false);
+            stopped_as_predicted(fixture.release, case)?;
+            return Ok(true);
         }
         Session::new(fixture, case)?.check().map(|()| true)
     })
+}
+
+/// A session whose ranks stopped before any request: the crate's
+/// [`Deployment::for_release`] must refuse it for what stopped vLLM. A
+/// handshake refusal does not stop a session (its requests run and fail),
+/// so only a refusal met at startup can: an MLA model on the CPU platform
+/// before 0.28.0.
+fn stopped_as_predicted(release: Release, case: &Value) -> Result<(), String> {
+    let config = &case["config"];
+    let model = model_geometry(
+        &config["model"],
+        uint(&config["block_size_requested"]) as u32,
+    )?;
+    let (p_tp, d_tp) = (uint(&config["p_tp"]) as u32, uint(&config["d_tp"]) as u32);
+    let verdict = deployment(model, p_tp, d_tp, mode(config)?)?.for_release(release, Backend::Cpu);
+    let said: Vec<&str> = case["failed"]
+        .as_object()
+        .map(|failed| failed.values().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match verdict {
+        Err(Refusal::NoCpuMla(_)) => ensure!(
+            said.iter()
+                .all(|t| t.contains("MLA is not supported on CPU")),
+            "the crate refuses MLA on CPU at startup, but vLLM stopped otherwise: {said:?}"
+        ),
+        Err(refusal) => {
+            return Err(format!(
+                "the crate refuses the session at a handshake ({refusal}), which would not \
+                 stop it, but vLLM stopped: {said:?}"
+            ));
+        }
+        Ok(_) => {
+            return Err(format!(
+                "the crate says vLLM {release} runs the session, but it stopped: {said:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A case's mode.
+fn mode(config: &Value) -> Result<Mode, String> {
+    match text(&config["mode"]) {
+        "pull" => Ok(Mode::Pull),
+        "push" => Ok(Mode::Push),
+        other => Err(format!("mode {other:?}")),
+    }
 }
 
 /// True when a JSON object or list is empty (or absent).
@@ -53,6 +103,10 @@ struct Session<'a> {
     mode: Mode,
     model: ModelGeometry,
     deployment: Deployment,
+    /// The crate's verdict ([`Deployment::for_release`]): the release
+    /// refuses this pairing at the handshake, so every request moves
+    /// nothing and its blocks are load errors.
+    handshake_refused: bool,
     /// The recording instance's ranks in the fixture (`decode_ranks` in
     /// pull mode, `prefill_ranks` in push mode), and the other one's.
     recorders: &'static str,
@@ -68,15 +122,12 @@ impl<'a> Session<'a> {
     fn new(fixture: &Fixture, case: &'a Value) -> Result<Session<'a>, String> {
         let config = &case["config"];
         let (p_tp, d_tp) = (uint(&config["p_tp"]) as u32, uint(&config["d_tp"]) as u32);
-        let mode = match text(&config["mode"]) {
-            "pull" => Mode::Pull,
-            "push" => Mode::Push,
-            other => return Err(format!("mode {other:?}")),
-        };
+        let mode = mode(config)?;
         let decode = &list(&case["decode"])[0]["geometry"];
         let prefill = &list(&case["prefill"])[0]["geometry"];
-        let model = model_geometry(decode)?;
-        same!(model_geometry(prefill)?, model, "the prefill ranks' model");
+        let in_force = |g: &Value| model_geometry(&g["model"], uint(&g["block_size"]) as u32);
+        let model = in_force(decode)?;
+        same!(in_force(prefill)?, model, "the prefill ranks' model");
         let registration = KvRegistration::of(fixture.release, Backend::Cpu, model.is_mla())
             .map_err(|e| e.to_string())?;
         for rank in list(&case["decode"]).iter().chain(list(&case["prefill"])) {
@@ -99,6 +150,18 @@ impl<'a> Session<'a> {
                 "one block's bytes at TP {tp}"
             );
         }
+        // Whether the release refuses the pairing at a handshake, by the
+        // crate's rules: a session vLLM runs cannot be refused otherwise.
+        let handshake_refused =
+            match deployment(model, p_tp, d_tp, mode)?.for_release(fixture.release, Backend::Cpu) {
+                Ok(_) => false,
+                Err(Refusal::DecodeTpSmaller { .. } | Refusal::Replicated { .. }) => true,
+                Err(refusal) => {
+                    return Err(format!(
+                        "the crate refuses the session ({refusal}), but vLLM ran it"
+                    ));
+                }
+            };
         let deployment = deployment(model, p_tp, d_tp, mode)?.with_registration(registration);
         let (recorders, others) = match mode {
             Mode::Pull => ("decode_ranks", "prefill_ranks"),
@@ -116,6 +179,7 @@ impl<'a> Session<'a> {
             mode,
             model,
             deployment,
+            handshake_refused,
             recorders,
             others,
             layer_bytes: [layer(decode), layer(prefill)],
@@ -134,25 +198,6 @@ impl<'a> Session<'a> {
                 .map_err(|e| format!("request {}: {e}", text(&request["id"])))?;
         }
         self.check_frontend()
-    }
-
-    /// Whether the release refuses this pairing at handshake: before 0.14.0
-    /// any prefill TP above the decode TP ("decode TP cannot be smaller",
-    /// `_validate_remote_agent_handshake`, 0.11.2 and 0.12.0); in 0.14.0 –
-    /// 0.19.x a prefill TP above the decode TP when each prefill rank holds
-    /// at most one KV head, since the handshake asserts the remote KV is not
-    /// "replicated", tested as `P_TP // kv_heads >= 1` (`kv_connector/utils.py`
-    /// `is_kv_replicated`, 0.14.0 – 0.19.1; vLLM counts one KV head for MLA,
-    /// so MLA with `P_TP > D_TP` too; 0.20.0 tests `P_TP > kv_heads`). The
-    /// request then moves nothing and its blocks are load errors. Measured
-    /// on 0.15.1 (GQA, 4 KV heads, P4 → D2). The crate's topology does not
-    /// model release-specific refusals.
-    fn handshake_refused(&self) -> bool {
-        let (prefill, decode) = (self.deployment.prefill().tp, self.deployment.decode().tp);
-        let refused_if_replicated = Release::new(0, 14, 0)..Release::new(0, 20, 0);
-        prefill > decode
-            && (self.release < Release::new(0, 14, 0)
-                || refused_if_replicated.contains(&self.release) && prefill >= self.model.kv_heads)
     }
 
     fn check_request(&self, request: &Value) -> Result<(), String> {
@@ -174,7 +219,7 @@ impl<'a> Session<'a> {
             Mode::Push => (&prefill_blocks, &decode_blocks),
         };
         let descriptors = self.descriptors(own, peer);
-        let refused = self.handshake_refused();
+        let refused = self.handshake_refused;
         for rank in list(&request[self.recorders]) {
             let r = uint(&rank["rank"]) as u32;
             let transfers = list(&rank["transfers"]);
@@ -498,16 +543,14 @@ fn deployment(
         .map_err(|e| e.to_string())
 }
 
-/// The model a rank's `geometry` describes, with the block size in force.
-fn model_geometry(geometry: &Value) -> Result<ModelGeometry, String> {
-    let model = &geometry["model"];
+/// The model a fixture's `model` dict describes, at `block_size`.
+fn model_geometry(model: &Value, block_size: u32) -> Result<ModelGeometry, String> {
     let dtype = match text(&model["dtype"]) {
         "float16" => Dtype::Fp16,
         "bfloat16" => Dtype::Bf16,
         other => return Err(format!("dtype {other:?}")),
     };
     let field = |key: &str| uint(&model[key]) as u32;
-    let block_size = uint(&geometry["block_size"]) as u32;
     match text(&model["kind"]) {
         "gqa" => Ok(ModelGeometry::attention(
             field("num_layers"),
