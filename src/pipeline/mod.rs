@@ -45,4 +45,4 @@ pub use aggregator::KvOutputAggregator;
 pub use frontend::{EngineStep, FrontendConfig, FrontendError, StatLogger, StatLoggerManager};
 pub use logger::{KvConnectorLogging, StatLoggers};
 pub use record::{EngineLine, EnginePrefix, LogRecord, Message};
-pub use worker::{Done, TelemetryUnhandled, Worker};
+pub use worker::{AfterFailedReceive, Done, TelemetryUnhandled, Worker};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::release::{Event, Family};
+use crate::release::{Event, Family, Release, Releases};
 use crate::stats::NixlKvConnectorStats;
 use crate::telemetry::XferTelemetry;
 
@@ -61,8 +61,9 @@ impl Worker {
     /// telemetry support gets there);
     /// from 0.12.0 the failure path records one failed transfer, and the
     /// request's blocks are reported as load errors, so the engine recomputes
-    /// them or fails the request (`kv_load_failure_policy`). Measured on
-    /// vLLM 0.15.1 to 0.34.0 with `NIXL_TELEMETRY_ENABLE=n`
+    /// them or fails the request (`kv_load_failure_policy`); 0.12.0 – 0.13.x
+    /// then raise in the same step ([`AfterFailedReceive`]). Measured on
+    /// vLLM 0.12.0 and 0.15.1 to 0.34.0 with `NIXL_TELEMETRY_ENABLE=n`
     /// (tests/golden/realstack, `kv-worker.jsonl`).
     ///
     /// ```
@@ -131,3 +132,72 @@ impl fmt::Display for TelemetryUnhandled {
 }
 
 impl std::error::Error for TelemetryUnhandled {}
+
+/// What a decode worker's step does after one of its receives failed: a
+/// READ whose telemetry could not be read (or that NIXL ended in error), or
+/// a handshake with the prefill instance that failed (such as a refused
+/// pairing). In every release the worker first records the failure and
+/// marks the request's blocks invalid; what follows in the same step, in
+/// `get_finished`, changed.
+///
+/// 0.12.0 – 0.13.x raise there, so the step fails and a real engine stops
+/// before it ships the stats or reports the blocks as load errors: after a
+/// failed READ, `_handle_failed_transfer` has already removed the
+/// request's metadata, which `get_finished` then asserts is present
+/// (`AssertionError: <request> not found in recving_metadata list`); after
+/// a failed handshake, `get_finished` looks up the prefill instance's block
+/// size, which the handshake never stored because it failed first
+/// (`KeyError`, in `block_size_ratio_from_engine_id`). Read in
+/// `nixl_connector.py` at 0.12.0 and 0.13.0 and measured on 0.12.0
+/// (tests/golden/realstack, `kv-worker.jsonl`: `pull-gqa-p2d1`,
+/// `pull-gqa-p1d1-telemetry-off`). 0.14.0 looks the metadata up without
+/// removing it, and from 0.14.0 the refused pairings fail the handshake
+/// after the block size is stored (measured on 0.15.1): the step goes on
+/// and reports the blocks.
+///
+/// ```
+/// use nixl_kv_metrics::pipeline::AfterFailedReceive;
+///
+/// let at = |r: &str| AfterFailedReceive::of(r.parse().unwrap());
+/// assert_eq!(at("0.12.0"), AfterFailedReceive::StepRaises);
+/// assert_eq!(at("0.13.0"), AfterFailedReceive::StepRaises);
+/// assert_eq!(at("0.14.0"), AfterFailedReceive::Reported);
+/// assert_eq!(AfterFailedReceive::StepRaises.releases().to_string(), "0.12.0 – 0.13.x");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AfterFailedReceive {
+    /// The step goes on: the stats ship by the family's rules and the
+    /// request's blocks are reported as load errors.
+    Reported,
+    /// `get_finished` raises in the same step: nothing of it is shipped or
+    /// reported (0.12.0 – 0.13.x).
+    StepRaises,
+}
+
+/// The first release whose failure path raises in `get_finished`.
+const RAISES_FROM: Release = Release::new(0, 12, 0);
+/// The first release whose `get_finished` survives a failed receive.
+const SURVIVES_FROM: Release = Release::new(0, 14, 0);
+
+impl AfterFailedReceive {
+    /// The behaviour of `release`. Releases before 0.12.0 are not modelled
+    /// here (0.11.1 – 0.11.2 let an unreadable telemetry escape earlier,
+    /// [`TelemetryUnhandled`]).
+    pub fn of(release: Release) -> AfterFailedReceive {
+        if (RAISES_FROM..SURVIVES_FROM).contains(&release) {
+            AfterFailedReceive::StepRaises
+        } else {
+            AfterFailedReceive::Reported
+        }
+    }
+
+    /// The releases of each behaviour ([`Reported`](AfterFailedReceive::Reported):
+    /// from 0.14.0; [`of`](AfterFailedReceive::of) also answers it for the
+    /// releases before 0.12.0, which it does not model).
+    pub fn releases(self) -> Releases {
+        match self {
+            AfterFailedReceive::StepRaises => Releases::before(RAISES_FROM, Some(SURVIVES_FROM)),
+            AfterFailedReceive::Reported => Releases::before(SURVIVES_FROM, None),
+        }
+    }
+}

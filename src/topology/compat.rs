@@ -43,6 +43,7 @@
 use std::fmt;
 
 use super::{Backend, Deployment, Instance, KvRegistration, Mode, Unregistrable};
+use crate::pipeline::AfterFailedReceive;
 use crate::release::{Release, Releases};
 
 /// From 0.14.0 a decode TP below prefill's is allowed.
@@ -115,13 +116,26 @@ impl fmt::Display for Refusal {
                 release,
                 prefill,
                 decode,
-            } => write!(
-                f,
-                "vLLM {release} refuses prefill TP {prefill} > decode TP {decode}: \
-                 {} require decode TP ≥ prefill TP (an assertion in the decode worker's \
-                 handshake, nixl_connector.py), so every request's KV load fails",
-                Releases::before(Release::FIRST_WITH_STATS, Some(SMALLER_DECODE_TP))
-            ),
+            } => {
+                write!(
+                    f,
+                    "vLLM {release} refuses prefill TP {prefill} > decode TP {decode}: \
+                     {} require decode TP ≥ prefill TP (an assertion in the decode worker's \
+                     handshake, nixl_connector.py), so every request's KV load fails",
+                    Releases::before(Release::FIRST_WITH_STATS, Some(SMALLER_DECODE_TP))
+                )?;
+                // The handshake fails before it stores the prefill instance's
+                // block size, which get_finished then looks up.
+                if AfterFailedReceive::of(release) == AfterFailedReceive::StepRaises {
+                    write!(
+                        f,
+                        "; in {} the decode worker's next step then raises (KeyError in \
+                         get_finished), which stops the engine",
+                        AfterFailedReceive::StepRaises.releases()
+                    )?;
+                }
+                Ok(())
+            }
             Refusal::Replicated {
                 release,
                 remote,
@@ -305,6 +319,10 @@ mod tests {
                 .unwrap()
                 .contains("0.11.0 – 0.13.x require decode TP")
         );
+        assert!(pull(2, 1, "0.12.0").unwrap().ends_with(
+            "in 0.12.0 – 0.13.x the decode worker's next step then raises \
+                            (KeyError in get_finished), which stops the engine"
+        ));
         assert_eq!(pull(2, 1, "0.14.0"), None);
         // Four prefill ranks for four heads: replicated until 0.20.0.
         let refused = pull(4, 2, "0.15.1").unwrap();

@@ -417,6 +417,18 @@ def settled(r: "Rank") -> bool:
                for t in r.spy.transfers)
 
 
+def held_after_error(r: "Rank") -> dict:
+    """What the worker held when its step raised: the block ids it had
+    marked invalid and the stats it had recorded. A real engine stops at
+    that exception and never reports them; they are taken here, apart from
+    `load_errors` and `shipped`, so that they are not read as the next
+    request's."""
+    with r.set_config(r.vc):
+        blocks = sorted(r.worker.get_block_ids_with_load_errors())
+        st = r.worker.get_kv_connector_stats()
+    return {"load_errors": blocks, "stats": st.data if st is not None else None}
+
+
 def prefill(session: dict, d: Path, rank: int) -> None:
     """Serve the requests until every decode rank is done. After each request
     the decode ranks finish, this rank waits until its own transfers (push
@@ -485,6 +497,7 @@ def decode(session: dict, d: Path, rank: int) -> None:
         t0 = time.perf_counter()
         start_us = r.spy.us()
         shipped, steps, done, failed, load_errors, error = [], 0, False, False, set(), None
+        after_error = None
         try:
             while time.perf_counter() - t0 < 120 and not done:
                 steps += 1
@@ -501,6 +514,7 @@ def decode(session: dict, d: Path, rank: int) -> None:
         except Exception:  # noqa: BLE001 - where vLLM stops is the finding
             import traceback
             error = traceback.format_exc()[-2000:]
+            after_error = held_after_error(r)
         end_us = r.spy.us()
         write(d / f"req{i}.D{rank}.recv-done", True)
         for q in range(session["p_tp"]):
@@ -513,7 +527,8 @@ def decode(session: dict, d: Path, rank: int) -> None:
         for q in range(session["d_tp"]):
             wait_for(d / f"req{i}.D{q}.checked")
         results.append({"id": req["id"], "done": done, "failed": failed, "steps": steps,
-                        "error": error, "shipped": shipped, "load_errors": sorted(load_errors),
+                        "error": error, "after_error": after_error,
+                        "shipped": shipped, "load_errors": sorted(load_errors),
                         "data_ok": data_ok, "start_us": start_us, "end_us": end_us,
                         "seconds": round(time.perf_counter() - t0, 3)})
     write(d / f"D{rank}.json", r.report({"requests": results,

@@ -265,7 +265,8 @@ def case(name: str, spec: dict, attempts: int = 3) -> dict:
             until = r["requests"][i + 1]["start_us"] if i + 1 < len(REQUESTS) else 2**62
             decode_ranks.append({
                 "rank": r["rank"], "done": res["done"], "failed": res["failed"],
-                "error": portable(res["error"]), "steps": res["steps"],
+                "error": portable(res["error"]), "after_error": res.get("after_error"),
+                "steps": res["steps"],
                 "data_ok": res["data_ok"],
                 "load_errors": res["load_errors"], "shipped": res["shipped"],
                 "transfers": transfers_in(r, res["start_us"], res["end_us"], peers),

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use nixl_kv_metrics::pipeline::{Done, EngineStep, KvOutputAggregator, StatLoggerManager, Worker};
+use nixl_kv_metrics::pipeline::{
+    AfterFailedReceive, Done, EngineStep, KvOutputAggregator, StatLoggerManager, Worker,
+};
 use nixl_kv_metrics::release::{Event, Family, Release};
 use nixl_kv_metrics::stats::NixlKvConnectorStats;
 use nixl_kv_metrics::telemetry::{MakeXfer, Prepared, XferTelemetry, desc_count, total_bytes};
@@ -261,22 +263,44 @@ impl<'a> Session<'a> {
                 self.check_transfer(transfer, planned.bytes, descriptors)
                     .map_err(|e| format!("rank {r} transfer {t}: {e}"))?;
             }
+            // What the worker held when its step raised (fixtures written
+            // before the harness recorded it have no such key: null).
+            let after_error = rank.get("after_error").unwrap_or(&Value::Null);
             let failed = self
-                .check_shipped(rank)
+                .check_shipped(rank, after_error)
                 .map_err(|e| format!("rank {r}: {e}"))?;
             if self.mode == Mode::Pull {
-                let mut errors: Vec<u32> = list(&rank["load_errors"])
-                    .iter()
-                    .map(|b| uint(b) as u32)
-                    .collect();
-                errors.sort_unstable();
-                let mut expected = if failed || refused {
-                    decode_blocks.clone()
-                } else {
-                    Vec::new()
+                // A failed receive: the blocks are reported as load errors,
+                // or, where the step raises first, only held by the worker.
+                let raises = (failed || refused)
+                    && AfterFailedReceive::of(self.release) == AfterFailedReceive::StepRaises;
+                same!(
+                    raises,
+                    !rank["error"].is_null(),
+                    "rank {r}: the worker's step raised"
+                );
+                let sorted = |ids: &Value| -> Vec<u32> {
+                    let mut ids: Vec<u32> = list(ids).iter().map(|b| uint(b) as u32).collect();
+                    ids.sort_unstable();
+                    ids
                 };
-                expected.sort_unstable();
-                same!(errors, expected, "rank {r}: blocks reported as load errors");
+                let mut invalid = decode_blocks.clone();
+                invalid.sort_unstable();
+                let (reported, held) = match (failed || refused, raises) {
+                    (false, _) => (Vec::new(), None),
+                    (true, false) => (invalid, None),
+                    (true, true) => (Vec::new(), Some(invalid)),
+                };
+                same!(
+                    reported,
+                    sorted(&rank["load_errors"]),
+                    "rank {r}: blocks reported as load errors"
+                );
+                same!(
+                    held,
+                    after_error.get("load_errors").map(sorted),
+                    "rank {r}: blocks marked invalid when the step raised"
+                );
                 same!(
                     rank["data_ok"] == true,
                     !refused,
@@ -388,9 +412,10 @@ impl<'a> Session<'a> {
 
     /// A recording rank's shipments for one request, rebuilt by the crate's
     /// worker from the telemetry of the rank's transfers (each once, the
-    /// unreadable ones through the failure path). Returns whether any
-    /// transfer failed.
-    fn check_shipped(&self, rank: &Value) -> Result<bool, String> {
+    /// unreadable ones through the failure path); then what the worker held
+    /// when its step raised (`after_error`), or, when no step raised, that
+    /// nothing more would ship. Returns whether any transfer failed.
+    fn check_shipped(&self, rank: &Value, after_error: &Value) -> Result<bool, String> {
         let telemetry: Vec<Option<XferTelemetry>> = list(&rank["transfers"])
             .iter()
             .map(|t| nixl_telemetry(&t["telemetry"]))
@@ -447,9 +472,31 @@ impl<'a> Session<'a> {
                 shipment["step"]
             );
         }
-        ensure!(
-            used.iter().all(|&u| u),
-            "transfers whose stats were never shipped"
+        // Transfers never shipped: only failures, which a release that ships
+        // failures-only stats never holds back (0.15.0 on), or which stay in
+        // the live object until the step raises.
+        for (i, t) in telemetry.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            ensure!(
+                t.is_none(),
+                "a transfer with telemetry whose stats were never shipped"
+            );
+            same!(
+                worker.transfer_done(None),
+                Ok(Done::Failed),
+                "a transfer without telemetry"
+            );
+            failed = true;
+        }
+        let held = after_error
+            .get("stats")
+            .and_then(|data| stats(self.family, data));
+        same!(
+            worker.get_kv_connector_stats(),
+            held,
+            "the stats left unshipped (held when the step raised)"
         );
         Ok(failed)
     }
