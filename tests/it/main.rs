@@ -16,5 +16,6 @@ mod logs;
 mod plan;
 mod promtool;
 mod realstack;
+mod repo_links;
 mod topology;
 mod transcripts;
