@@ -88,5 +88,8 @@ fn links_into_the_repository_lead_somewhere() {
 #[test]
 fn github_slugs() {
     assert_eq!(github_slug(" Release coverage"), "release-coverage");
-    assert_eq!(github_slug("The `kv-worker.jsonl` file"), "the-kv-workerjsonl-file");
+    assert_eq!(
+        github_slug("The `kv-worker.jsonl` file"),
+        "the-kv-workerjsonl-file"
+    );
 }
